@@ -1,0 +1,88 @@
+#pragma once
+/// @file
+/// The exception hierarchy. Every error eigenformer throws derives from eigenformer::error, and its
+/// message has one form: `[eigenformer.<where>] <what>: expected <expected>, got <found>` followed,
+/// when a file is involved, by ` (<file>)`. Example:
+///
+///     [eigenformer.load] tensor 'h.3.attn.c_attn.weight': expected shape [768, 2304], got [768, 768] (model.safetensors)
+///
+/// Errors are thrown only at boundaries (files, configs, tokenizers, model construction, public entry
+/// points that take user shapes). Kernels and forward() paths after validation are noexcept.
+
+#include <eigenformer/core/config.hpp>
+
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace eigenformer {
+
+/// Base class of every exception eigenformer throws.
+class error : public std::runtime_error {
+ public:
+  explicit error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// A file could not be opened, mapped or read.
+class io_error : public error {
+ public:
+  using error::error;
+};
+
+/// Bytes were read but do not follow the expected format (safetensors header, vocabulary line, ...).
+class format_error : public error {
+ public:
+  using error::error;
+};
+
+/// A tensor, matrix or argument does not have the shape an operation needs.
+class shape_error : public error {
+ public:
+  using error::error;
+};
+
+/// A configuration value (config.json field, layer option, thread count, ...) is missing,
+/// out of range or not supported.
+class config_error : public error {
+ public:
+  using error::error;
+};
+
+/// Builds the canonical message `[eigenformer.<where>] <what>: expected <expected>, got <found>`,
+/// with ` (<file>)` appended when @p file is not empty.
+inline std::string make_error_message(std::string_view where, std::string_view what,
+                                      std::string_view expected, std::string_view found,
+                                      std::string_view file = {}) {
+  std::string m;
+  m.reserve(where.size() + what.size() + expected.size() + found.size() + file.size() + 40);
+  m.append("[eigenformer.").append(where).append("] ").append(what);
+  m.append(": expected ").append(expected).append(", got ").append(found);
+  if (!file.empty()) m.append(" (").append(file).append(")");
+  return m;
+}
+
+/// Formats a shape as `[d0, d1, ...]`, the notation every shape message uses.
+inline std::string format_shape(std::initializer_list<long long> dims) {
+  std::string s = "[";
+  bool first = true;
+  for (long long d : dims) {
+    if (!first) s += ", ";
+    s += std::to_string(d);
+    first = false;
+  }
+  s += "]";
+  return s;
+}
+
+/// Throws @p Error with the canonical message. The usual way to report a failed check:
+///
+///     throw_error<shape_error>("ops.layer_norm", "gain", format_shape({d}), format_shape({g}));
+template <class Error>
+[[noreturn]] inline void throw_error(std::string_view where, std::string_view what,
+                                     std::string_view expected, std::string_view found,
+                                     std::string_view file = {}) {
+  throw Error(make_error_message(where, what, expected, found, file));
+}
+
+}  // namespace eigenformer

@@ -1,0 +1,103 @@
+#pragma once
+/// @file
+/// The activation currency: row-major float matrices, strided views of them, and packed batches.
+///
+/// A sequence is a `[tokens, d_model]` row-major matrix. A head is a column block
+/// `[tokens, head_dim]` of a projected Q, K or V matrix: a strided view, never a copy. Batches of
+/// sequences of different lengths are packed, never padded: `[total_tokens, d_model]` plus offsets
+/// `{0, len0, len0+len1, ..., total_tokens}`.
+
+#include <eigenformer/core/config.hpp>
+#include <eigenformer/core/error.hpp>
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace eigenformer {
+
+/// Signed index type used for shapes (Eigen's).
+using index_t = Eigen::Index;
+
+/// Row-major dynamic matrix of any scalar; activations use `matrix` (float).
+template <class Scalar>
+using row_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// `[rows, cols]` row-major float matrix that owns its storage.
+using matrix = row_matrix<float>;
+/// A length-n float vector (gains, biases, a single row copied out).
+using vector = Eigen::VectorXf;
+
+/// Mutable `[rows, cols]` view of row-major float data whose rows are `outerStride()` floats apart.
+/// Converts implicitly from a `matrix`, and from any row block or column block of one.
+using matrix_view = Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+/// Read-only counterpart of matrix_view.
+using const_matrix_view = Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+/// View of the whole of @p m. `m`: `[rows, cols]`.
+inline matrix_view view(matrix& m) noexcept {
+  return matrix_view(m.data(), m.rows(), m.cols(), Eigen::OuterStride<>(m.cols()));
+}
+/// Read-only view of the whole of @p m. `m`: `[rows, cols]`.
+inline const_matrix_view view(const matrix& m) noexcept {
+  return const_matrix_view(m.data(), m.rows(), m.cols(), Eigen::OuterStride<>(m.cols()));
+}
+
+/// Columns `[first, first + count)` of @p x as a strided view: `[rows, cols] -> [rows, count]`.
+/// Head h of a projected `[tokens, heads * head_dim]` matrix is `columns(x, h * head_dim, head_dim)`.
+inline matrix_view columns(matrix_view x, index_t first, index_t count) noexcept {
+  return matrix_view(x.data() + first, x.rows(), count, Eigen::OuterStride<>(x.outerStride()));
+}
+/// Read-only counterpart of columns().
+inline const_matrix_view columns(const_matrix_view x, index_t first, index_t count) noexcept {
+  return const_matrix_view(x.data() + first, x.rows(), count,
+                           Eigen::OuterStride<>(x.outerStride()));
+}
+
+/// Rows `[first, first + count)` of @p x: `[rows, cols] -> [count, cols]`.
+inline matrix_view rows(matrix_view x, index_t first, index_t count) noexcept {
+  return matrix_view(x.data() + first * x.outerStride(), count, x.cols(),
+                     Eigen::OuterStride<>(x.outerStride()));
+}
+/// Read-only counterpart of rows().
+inline const_matrix_view rows(const_matrix_view x, index_t first, index_t count) noexcept {
+  return const_matrix_view(x.data() + first * x.outerStride(), count, x.cols(),
+                           Eigen::OuterStride<>(x.outerStride()));
+}
+
+/// Offsets of a packed batch: `{0, len0, len0 + len1, ..., total_tokens}`; sequence i is rows
+/// `[offsets[i], offsets[i + 1])`. A single sequence of n tokens is `{0, n}`.
+using offsets_view = std::span<const index_t>;
+
+/// Checks that @p offsets describe a packed batch of @p total_tokens rows: at least two entries,
+/// starting at 0, non-decreasing (empty sequences are allowed), ending at @p total_tokens.
+/// Throws shape_error naming @p where otherwise.
+inline void validate_offsets(offsets_view offsets, index_t total_tokens,
+                             std::string_view where = "offsets") {
+  if (offsets.size() < 2)
+    throw_error<shape_error>(where, "packed-batch offsets", "at least 2 entries {0, ..., total}",
+                             std::to_string(offsets.size()) + " entries");
+  if (offsets.front() != 0)
+    throw_error<shape_error>(where, "packed-batch offsets[0]", "0",
+                             std::to_string(offsets.front()));
+  for (std::size_t i = 1; i < offsets.size(); ++i) {
+    if (offsets[i] < offsets[i - 1])
+      throw_error<shape_error>(where, "packed-batch offsets[" + std::to_string(i) + "]",
+                               "non-decreasing offsets (>= " + std::to_string(offsets[i - 1]) + ")",
+                               std::to_string(offsets[i]));
+  }
+  if (offsets.back() != total_tokens)
+    throw_error<shape_error>(where, "packed-batch offsets (last entry)",
+                             std::to_string(total_tokens) + " (the number of rows)",
+                             std::to_string(offsets.back()));
+}
+
+/// Number of sequences in a packed batch described by @p offsets.
+inline index_t sequence_count(offsets_view offsets) noexcept {
+  return offsets.empty() ? 0 : static_cast<index_t>(offsets.size()) - 1;
+}
+
+}  // namespace eigenformer

@@ -1,0 +1,11 @@
+#pragma once
+/// @file
+/// Umbrella header: everything public in eigenformer. Applications and examples include this;
+/// the library's own headers never do (they include exactly what they use).
+
+#include <eigenformer/core/config.hpp>
+#include <eigenformer/core/cpu_features.hpp>
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/kernels/kernels.hpp>

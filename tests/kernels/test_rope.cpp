@@ -1,0 +1,77 @@
+// simd::rope_{half,interleaved} against ref and against an explicit rotation in double.
+#include <eigenformer/kernels/kernels.hpp>
+
+#include "../support/check.hpp"
+
+namespace k = eigenformer::kernels;
+using namespace eftest;
+
+namespace {
+constexpr std::size_t W = k::compat::width;
+
+struct tables {
+  std::vector<float> cos, sin;
+};
+tables make_tables(std::size_t d, int position, double base = 10000.0) {
+  tables t{std::vector<float>(d / 2), std::vector<float>(d / 2)};
+  for (std::size_t i = 0; i < d / 2; ++i) {
+    const double theta = position * std::pow(base, -2.0 * double(i) / double(d));
+    t.cos[i] = float(std::cos(theta));
+    t.sin[i] = float(std::sin(theta));
+  }
+  return t;
+}
+}  // namespace
+
+TEST_CASE("rope: both layouts, every even length and misalignment, against double", "[kernels][rope]") {
+  for (std::size_t d = 0; d <= 6 * W + 2; d += 2) {
+    for (std::size_t off = 0; off < 4; ++off) {
+      const auto t = make_tables(d, 37);
+      const auto xv = uniform(d, -2.0f, 2.0f, 600 + d + off);
+      for (bool interleaved : {false, true}) {
+        // Exact rotation of each pair (a, b) by the table's (float) cos and sin.
+        std::vector<double> want(d);
+        std::vector<double> scale(d);
+        for (std::size_t i = 0; i < d / 2; ++i) {
+          const std::size_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + d / 2;
+          const double a = xv[ia], b = xv[ib], c = t.cos[i], s = t.sin[i];
+          want[ia] = a * c - b * s;
+          want[ib] = b * c + a * s;
+          scale[ia] = std::abs(a * c) + std::abs(b * s);
+          scale[ib] = std::abs(b * c) + std::abs(a * s);
+        }
+        buffer x(xv, off);
+        auto r = xv;
+        if (interleaved) {
+          k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());
+          k::ref::rope_interleaved(r.data(), d, t.cos.data(), t.sin.data());
+        } else {
+          k::simd::rope_half(x.data(), d, t.cos.data(), t.sin.data());
+          k::ref::rope_half(r.data(), d, t.cos.data(), t.sin.data());
+        }
+        // Two products and a sum: at most 1.5 ulp of the larger product each (1 when fused).
+        const auto tol = [&](std::size_t i) { return 2.0 * eps * scale[i]; };
+        const char* name = interleaved ? "rope_interleaved" : "rope_half";
+        require_close(std::string("simd ") + case_label(name, d, off), x.to_vector(), want, tol);
+        require_close(std::string("ref ") + case_label(name, d, off), r, want, tol);
+      }
+    }
+  }
+}
+
+TEST_CASE("rope: rotation preserves pair norms and position 0 is the identity", "[kernels][rope]") {
+  const std::size_t d = 128;
+  const auto xv = uniform(d, -1.0f, 1.0f, 77);
+  auto x = xv;
+  const auto t0 = make_tables(d, 0);
+  k::simd::rope_half(x.data(), d, t0.cos.data(), t0.sin.data());
+  require_same("rope at position 0", x, xv);
+  const auto t = make_tables(d, 1000);
+  x = xv;
+  k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());
+  for (std::size_t i = 0; i < d / 2; ++i) {
+    const double before = std::hypot(double(xv[2 * i]), double(xv[2 * i + 1]));
+    const double after = std::hypot(double(x[2 * i]), double(x[2 * i + 1]));
+    CHECK(std::abs(before - after) <= 4 * eps * before);
+  }
+}
