@@ -54,9 +54,9 @@ template <class Fn>
 inline void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_t grain,
                          Fn&& fn) noexcept {
   if (end <= begin) return;
+#if EIGENFORMER_HAS_OPENMP
   grain = std::max<std::ptrdiff_t>(grain, 1);
   const std::ptrdiff_t n = end - begin;
-#if EIGENFORMER_HAS_OPENMP
   const std::ptrdiff_t max_chunks = (n + grain - 1) / grain;
   const int threads = static_cast<int>(std::min<std::ptrdiff_t>(num_threads(), max_chunks));
   if (threads > 1 && !omp_in_parallel()) {
@@ -70,6 +70,8 @@ inline void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_
     }
     return;
   }
+#else
+  (void)grain;
 #endif
   fn(begin, end);
 }

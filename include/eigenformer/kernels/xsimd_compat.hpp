@@ -85,4 +85,34 @@ inline fbatch swap_pairs(const fbatch& v) noexcept {
 #endif
 }
 
+namespace detail {
+// Lane-index generators for xsimd::make_batch_constant: lane i takes lane i/2 (+ W/2 for hi).
+struct dup_lo_index {
+  static constexpr std::uint32_t get(std::size_t i, std::size_t) { return static_cast<std::uint32_t>(i / 2); }
+};
+struct dup_hi_index {
+  static constexpr std::uint32_t get(std::size_t i, std::size_t n) {
+    return static_cast<std::uint32_t>(n / 2 + i / 2);
+  }
+};
+template <class Index>
+inline fbatch duplicate(const fbatch& v) noexcept {
+#if XSIMD_VERSION_MAJOR == 8
+  using mask_batch = xsimd::batch<std::uint32_t, fbatch::arch_type>;
+  return xsimd::swizzle(v, xsimd::make_batch_constant<mask_batch, Index>());
+#else
+  // The batch_constant spelling changed after xsimd 8; this portable path is correct everywhere.
+  alignas(64) float in[width], out[width];
+  v.store_aligned(in);
+  for (std::size_t i = 0; i < width; ++i) out[i] = in[Index::get(i, width)];
+  return fbatch::load_aligned(out);
+#endif
+}
+}  // namespace detail
+
+/// (v0, v0, v1, v1, ..., v_{W/2-1}, v_{W/2-1}): each lane of the low half, twice.
+inline fbatch duplicate_lo(const fbatch& v) noexcept { return detail::duplicate<detail::dup_lo_index>(v); }
+/// (v_{W/2}, v_{W/2}, ..., v_{W-1}, v_{W-1}): each lane of the high half, twice.
+inline fbatch duplicate_hi(const fbatch& v) noexcept { return detail::duplicate<detail::dup_hi_index>(v); }
+
 }  // namespace eigenformer::kernels::compat

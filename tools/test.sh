@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install what is missing, build everything and run the whole test suite.
+# Usage: tools/test.sh [preset ...]
+#   presets: release (default), debug, asan (AddressSanitizer + UBSan), scalar (forced scalar
+#   kernels, no OpenMP). Several presets run one after the other.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools/setup-deps.sh
+presets=("$@")
+[ ${#presets[@]} -eq 0 ] && presets=(release)
+for preset in "${presets[@]}"; do
+  echo "=== preset: $preset"
+  cmake --preset "$preset"
+  cmake --build --preset "$preset"
+  ctest --preset "$preset"
+done
