@@ -75,3 +75,35 @@ TEST_CASE("rope: rotation preserves pair norms and position 0 is the identity", 
     CHECK(std::abs(before - after) <= 4 * eps * before);
   }
 }
+
+TEST_CASE("rope: special values propagate the same way in both twins", "[kernels][rope]") {
+  // NaN and inf spread to the pair they sit in (inf·0 and inf − inf are NaN); the other pairs are
+  // untouched. The oracle is the double rotation rounded to float, so overflow reads as inf.
+  for (std::size_t d : {std::size_t{8}, 2 * W + 6, 4 * W, 6 * W + 2}) {
+    for (bool interleaved : {false, true}) {
+      const auto t = make_tables(d, 5);
+      const auto xv = with_specials(uniform(d, -2.0f, 2.0f, 900 + d), 901 + d);
+      std::vector<double> want(d), scale(d);
+      for (std::size_t i = 0; i < d / 2; ++i) {
+        const std::size_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + d / 2;
+        const double a = xv[ia], b = xv[ib], c = t.cos[i], s = t.sin[i];
+        want[ia] = double(float(a * c - b * s));
+        want[ib] = double(float(b * c + a * s));
+        scale[ia] = std::abs(a * c) + std::abs(b * s);
+        scale[ib] = std::abs(b * c) + std::abs(a * s);
+      }
+      auto x = xv, r = xv;
+      if (interleaved) {
+        k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());
+        k::ref::rope_interleaved(r.data(), d, t.cos.data(), t.sin.data());
+      } else {
+        k::simd::rope_half(x.data(), d, t.cos.data(), t.sin.data());
+        k::ref::rope_half(r.data(), d, t.cos.data(), t.sin.data());
+      }
+      const auto tol = [&](std::size_t i) { return 2.0 * eps * scale[i] + 1e-45; };
+      const std::string label = std::string(interleaved ? "interleaved" : "half") + " d=" + std::to_string(d);
+      require_close("simd rope specials " + label, x, want, tol);
+      require_close("ref rope specials " + label, r, want, tol);
+    }
+  }
+}
