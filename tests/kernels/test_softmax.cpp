@@ -120,3 +120,40 @@ TEST_CASE("softmax: special-value rules shared by simd and ref", "[kernels][soft
   k::ref::softmax(none, 0);
   SUCCEED("empty rows are no-ops");
 }
+
+TEST_CASE("online_softmax_step: a row fed in chunks gives the softmax of the whole row", "[kernels][softmax]") {
+  // The caller's side of FlashAttention: the accumulator acc = Σ_j p_j·v_j, rescaled by α at
+  // every chunk, divided by l at the end, must equal the softmax-weighted sum in double.
+  using step_fn = float (*)(float*, std::size_t, float&, float&);
+  for (auto [name, step] : {std::pair<const char*, step_fn>{"simd", k::simd::online_softmax_step},
+                            std::pair<const char*, step_fn>{"ref", k::ref::online_softmax_step}}) {
+    for (std::size_t n : {std::size_t{1}, std::size_t{7}, 3 * W + 1, std::size_t{300}}) {
+      for (std::size_t chunk : {std::size_t{1}, std::size_t{5}, W, std::size_t{64}}) {
+        auto x = uniform(n, -20.0f, 20.0f, 700 + n);
+        const auto v = uniform(n, -1.0f, 1.0f, 701 + n);
+        for (std::size_t i = 0; i < n; i += 3) x[i] = -f_inf;  // masked keys, some whole chunks
+        x[n / 2] = 1.0f;                                        // at least one key is visible
+        const auto p = softmax_double(x);
+        double want = 0.0;
+        for (std::size_t i = 0; i < n; ++i) want += p[i] * v[i];
+        float m = -f_inf, l = 0.0f, acc = 0.0f;
+        for (std::size_t c = 0; c < n; c += chunk) {
+          const std::size_t len = std::min(chunk, n - c);
+          std::vector<float> s(x.begin() + long(c), x.begin() + long(c + len));
+          const float alpha = step(s.data(), len, m, l);
+          acc *= alpha;
+          for (std::size_t j = 0; j < len; ++j) acc += s[j] * v[c + j];
+        }
+        INFO(name << " n=" << n << " chunk=" << chunk << " got " << acc / l << " want " << want);
+        // Σ p·|v| ≤ 1 bounds the scale; the chunked sums and rescalings add ~n/chunk + chunk roundings.
+        CHECK(std::abs(double(acc / l) - want) <= double(n + 32) * 4 * eps);
+      }
+    }
+    float m = -f_inf, l = 0.0f;
+    std::vector<float> masked(5, -f_inf);
+    CHECK(step(masked.data(), 5, m, l) == 1.0f);  // an all-masked chunk changes nothing
+    CHECK(l == 0.0f);
+    CHECK(m == -f_inf);
+    for (float e : masked) CHECK(e == 0.0f);
+  }
+}

@@ -52,7 +52,14 @@ inline constexpr bool has_threads() noexcept { return EIGENFORMER_HAS_OPENMP != 
 /// @p fn must not throw (it is called from OpenMP threads, where an exception would terminate).
 template <class Fn>
 inline void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_t grain,
-                         Fn&& fn) noexcept {
+                         Fn&& fn) noexcept;
+
+/// Like parallel_for, but also hands `fn` the index of the worker running the chunk,
+/// `fn(first, last, worker)` with worker in [0, num_threads()), so that each worker can use its
+/// own preallocated scratch. A worker index is never used by two chunks at the same time.
+template <class Fn>
+inline void parallel_for_workers(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_t grain,
+                                 Fn&& fn) noexcept {
   if (end <= begin) return;
 #if EIGENFORMER_HAS_OPENMP
   grain = std::max<std::ptrdiff_t>(grain, 1);
@@ -66,14 +73,42 @@ inline void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_
       const std::ptrdiff_t nt = omp_get_num_threads();
       const std::ptrdiff_t lo = begin + n * t / nt;
       const std::ptrdiff_t hi = begin + n * (t + 1) / nt;
-      if (lo < hi) fn(lo, hi);
+      if (lo < hi) fn(lo, hi, static_cast<int>(t));
     }
     return;
   }
 #else
   (void)grain;
 #endif
-  fn(begin, end);
+  fn(begin, end, 0);
+}
+
+/// Calls `fn(i, worker)` for every i in [0, count), handing items out one at a time to whichever
+/// worker is free (OpenMP dynamic schedule): for items of uneven cost, such as the query tiles
+/// of causal attention. Serial without OpenMP.
+template <class Fn>
+inline void parallel_for_dynamic(std::ptrdiff_t count, Fn&& fn) noexcept {
+  if (count <= 0) return;
+#if EIGENFORMER_HAS_OPENMP
+  const int threads = static_cast<int>(std::min<std::ptrdiff_t>(num_threads(), count));
+  if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int worker = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+      for (std::ptrdiff_t i = 0; i < count; ++i) fn(i, worker);
+    }
+    return;
+  }
+#endif
+  for (std::ptrdiff_t i = 0; i < count; ++i) fn(i, 0);
+}
+
+template <class Fn>
+inline void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, std::ptrdiff_t grain,
+                         Fn&& fn) noexcept {
+  parallel_for_workers(begin, end, grain,
+                       [&fn](std::ptrdiff_t lo, std::ptrdiff_t hi, int) { fn(lo, hi); });
 }
 
 }  // namespace eigenformer

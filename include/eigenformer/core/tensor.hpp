@@ -46,6 +46,11 @@ inline const_matrix_view view(const matrix& m) noexcept {
   return const_matrix_view(m.data(), m.rows(), m.cols(), Eigen::OuterStride<>(m.cols()));
 }
 
+/// Read-only view of a mutable view.
+inline const_matrix_view as_const(const matrix_view& x) noexcept {
+  return const_matrix_view(x.data(), x.rows(), x.cols(), Eigen::OuterStride<>(x.outerStride()));
+}
+
 /// Columns `[first, first + count)` of @p x as a strided view: `[rows, cols] -> [rows, count]`.
 /// Head h of a projected `[tokens, heads * head_dim]` matrix is `columns(x, h * head_dim, head_dim)`.
 inline matrix_view columns(matrix_view x, index_t first, index_t count) noexcept {
@@ -67,6 +72,26 @@ inline const_matrix_view rows(const_matrix_view x, index_t first, index_t count)
   return const_matrix_view(x.data() + first * x.outerStride(), count, x.cols(),
                            Eigen::OuterStride<>(x.outerStride()));
 }
+
+/// Grow-only scratch storage handed out as matrix views: asking again for a shape no larger than
+/// one seen before allocates nothing, so forward passes reuse their buffers across calls.
+class scratch_matrix {
+ public:
+  /// A `[rows, cols]` view of this scratch (contents unspecified). Allocates only to grow.
+  matrix_view get(index_t r, index_t c) {
+    const std::size_t need = static_cast<std::size_t>(r * c);
+    if (buf_.size() < need) buf_.resize(need);
+    return matrix_view(buf_.data(), r, c, Eigen::OuterStride<>(c));
+  }
+  /// A `[rows, cols]` view of storage already grown by get() to at least rows·cols floats.
+  matrix_view view(index_t r, index_t c) noexcept {
+    return matrix_view(buf_.data(), r, c, Eigen::OuterStride<>(c));
+  }
+  std::size_t capacity() const noexcept { return buf_.size(); }
+
+ private:
+  std::vector<float> buf_;
+};
 
 /// Offsets of a packed batch: `{0, len0, len0 + len1, ..., total_tokens}`; sequence i is rows
 /// `[offsets[i], offsets[i + 1])`. A single sequence of n tokens is `{0, n}`.

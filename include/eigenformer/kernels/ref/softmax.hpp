@@ -35,4 +35,29 @@ inline void softmax(float* x, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+/// One step of the online (streaming) softmax of a row that arrives in chunks (FlashAttention's
+/// running max and sum). s: [n] scores of this chunk, −inf where masked; m, l: the row's running
+/// max and running sum, −inf and 0 before the first chunk. On return s[j] = e^(s[j] − m'),
+/// l = l·α + Σ_j s[j], m = m', and the result α = e^(m − m') is the factor by which the caller
+/// rescales its output accumulator. While every score seen is −inf, s becomes zeros and α = 1.
+/// A NaN score makes m NaN for good (the NaN-sticky max), so the row's output is NaN.
+inline float online_softmax_step(float* s, std::size_t n, float& m, float& l) noexcept {
+  float m_new = m;
+  for (std::size_t i = 0; i < n; ++i)
+    if (s[i] > m_new || s[i] != s[i]) m_new = s[i];
+  if (m_new == -std::numeric_limits<float>::infinity()) {
+    for (std::size_t i = 0; i < n; ++i) s[i] = 0.0f;
+    return 1.0f;
+  }
+  const float alpha = scalar::exp(m - m_new);  // m = −inf gives 0: nothing to rescale
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    s[i] = scalar::exp(s[i] - m_new);
+    sum += s[i];
+  }
+  l = l * alpha + sum;
+  m = m_new;
+  return alpha;
+}
+
 }  // namespace eigenformer::kernels::ref

@@ -1,0 +1,468 @@
+#pragma once
+/// @file
+/// The multi-head attention layer: Q/K/V/O projections (MHA, GQA and MQA by num_kv_heads),
+/// positional policy (none, RoPE, ALiBi), optional per-head output gate, packed batches, and the
+/// decode path with per-(sequence, kv head) states. The attention variant is a template
+/// parameter: swapping softmax for linear attention is one type change.
+///
+///     x: [tokens, d_model] (packed: offsets {0, len0, len0+len1, ...}) -> out: [tokens, d_model]
+
+#include <eigenformer/attention/score.hpp>
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/kernels/kernels.hpp>
+#include <eigenformer/ops/positional.hpp>
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace eigenformer::attention {
+
+/// Where positions enter attention. Learned absolute positions live in the embedding instead.
+enum class positional : std::uint8_t { none, rope, alibi };
+
+/// Shape and options of a multi-head attention layer (runtime values, not template parameters).
+struct attention_config {
+  index_t d_model = 0;
+  index_t num_heads = 0;
+  index_t num_kv_heads = 0;  ///< 0: num_heads (MHA); 1: MQA; a divisor of num_heads: GQA
+  index_t head_dim = 0;      ///< 0: d_model / num_heads; a multiple of 8, at most 256
+  bool qkv_bias = true;      ///< q, k and v projections have biases
+  bool out_bias = true;      ///< the output projection has a bias
+  float scale = 0.0f;        ///< 0: 1/√head_dim
+  positional position = positional::none;
+  ops::rope_layout rope = ops::rope_layout::half;
+  double rope_base = 10000.0;  ///< rope_theta
+  index_t max_positions = 4096;  ///< RoPE table length and default decode-cache capacity
+  bool gated = false;  ///< per-head sigmoid output gate (Quantizable Transformers)
+
+  index_t kv_heads() const noexcept { return num_kv_heads == 0 ? num_heads : num_kv_heads; }
+  index_t dim() const noexcept { return head_dim == 0 && num_heads > 0 ? d_model / num_heads : head_dim; }
+  float effective_scale() const noexcept {
+    return scale != 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(dim()));
+  }
+
+  /// Throws config_error naming the first field that is out of range.
+  void validate() const {
+    const char* where = "attention.config";
+    if (d_model < 1) throw_error<config_error>(where, "d_model", "an integer >= 1", std::to_string(d_model));
+    if (num_heads < 1) throw_error<config_error>(where, "num_heads", "an integer >= 1", std::to_string(num_heads));
+    if (head_dim == 0 && d_model % num_heads != 0)
+      throw_error<config_error>(where, "d_model / num_heads", "d_model divisible by num_heads",
+                                std::to_string(d_model) + " / " + std::to_string(num_heads));
+    const index_t hd = dim();
+    if (hd < 8 || hd > 256 || hd % 8 != 0)
+      throw_error<config_error>(where, "head_dim", "a multiple of 8 in [8, 256]", std::to_string(hd));
+    const index_t kv = kv_heads();
+    if (kv < 1 || num_heads % kv != 0)
+      throw_error<config_error>(where, "num_kv_heads", "a divisor of num_heads (" + std::to_string(num_heads) + ")",
+                                std::to_string(kv));
+    if (max_positions < 1)
+      throw_error<config_error>(where, "max_positions", "an integer >= 1", std::to_string(max_positions));
+    if (!(scale >= 0.0f) || !std::isfinite(scale))
+      throw_error<config_error>(where, "scale", "0 (default) or a finite positive number", std::to_string(scale));
+  }
+};
+
+/// Weights of a multi-head attention layer, stored [in, out] so that y = x·W + b.
+struct attention_weights {
+  matrix wq;  ///< [d_model, num_heads·head_dim]
+  matrix wk;  ///< [d_model, num_kv_heads·head_dim]
+  matrix wv;  ///< [d_model, num_kv_heads·head_dim]
+  matrix wo;  ///< [num_heads·head_dim, d_model]
+  vector bq, bk, bv;  ///< [num_heads·head_dim], [kv·head_dim] x2; empty without qkv_bias
+  vector bo;          ///< [d_model]; empty without out_bias
+  matrix wg;          ///< gate: [d_model, num_heads]; empty unless gated
+  vector bg;          ///< gate: [num_heads]
+
+  /// Random weights of the right shapes (uniform in ±1/√fan_in, like PyTorch's default init),
+  /// for tests and benchmarks.
+  static attention_weights random(const attention_config& c, unsigned seed = 1) {
+    std::srand(seed);
+    const index_t hd = c.dim(), q = c.num_heads * hd, kv = c.kv_heads() * hd;
+    const float a = 1.0f / std::sqrt(static_cast<float>(c.d_model)), b = 1.0f / std::sqrt(static_cast<float>(q));
+    attention_weights w;
+    w.wq = matrix::Random(c.d_model, q) * a;
+    w.wk = matrix::Random(c.d_model, kv) * a;
+    w.wv = matrix::Random(c.d_model, kv) * a;
+    w.wo = matrix::Random(q, c.d_model) * b;
+    if (c.qkv_bias) {
+      w.bq = vector::Random(q) * a;
+      w.bk = vector::Random(kv) * a;
+      w.bv = vector::Random(kv) * a;
+    }
+    if (c.out_bias) w.bo = vector::Random(c.d_model) * b;
+    if (c.gated) {
+      w.wg = matrix::Random(c.d_model, c.num_heads) * a;
+      w.bg = vector::Random(c.num_heads);
+    }
+    return w;
+  }
+};
+
+/// Decode state of one layer for a batch of sequences: one variant state per (sequence, kv head),
+/// and each sequence's length (the position of its next token).
+template <class Variant>
+struct attention_cache {
+  index_t batch = 0;
+  index_t kv_heads = 0;
+  std::vector<typename Variant::state_type> states;  ///< [batch · kv_heads]
+  std::vector<index_t> lengths;                       ///< [batch]
+
+  typename Variant::state_type& state(index_t b, index_t h) { return states[std::size_t(b * kv_heads + h)]; }
+  const typename Variant::state_type& state(index_t b, index_t h) const {
+    return states[std::size_t(b * kv_heads + h)];
+  }
+};
+
+/// Multi-head attention with attention variant @p Variant (score_attention<...>,
+/// linear_attention<...>, linformer_attention, ...).
+template <class Variant>
+class multi_head_attention {
+ public:
+  using variant_type = Variant;
+  using cache_type = attention_cache<Variant>;
+
+  /// Validates @p cfg against the variant and the weight shapes; throws config_error /
+  /// shape_error naming the field or tensor.
+  multi_head_attention(attention_config cfg, attention_weights w, Variant variant = Variant{})
+      : cfg_(std::move(cfg)), w_(std::move(w)), variant_(std::move(variant)) {
+    cfg_.validate();
+    if (cfg_.position == positional::alibi && !Variant::supports_alibi)
+      throw_error<config_error>("attention.config", "position", "none or rope for this attention variant",
+                                "alibi (it needs an explicit score matrix)");
+    check_weights();
+    if (cfg_.position == positional::rope)
+      rope_ = ops::rope_table(cfg_.dim(), cfg_.max_positions, cfg_.rope_base, cfg_.rope);
+    if (cfg_.position == positional::alibi) slopes_ = ops::alibi_slopes(cfg_.num_heads);
+  }
+
+  const attention_config& config() const noexcept { return cfg_; }
+  const attention_weights& weights() const noexcept { return w_; }
+  const Variant& variant() const noexcept { return variant_; }
+
+  /// Attention over a packed batch, no cache. x, out: [tokens, d_model]; offsets as in
+  /// core/tensor.hpp; key_valid: empty, or [tokens] with 0 marking padding keys (for callers who
+  /// bring padded sequences). out must not alias x.
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
+               std::span<const std::uint8_t> key_valid = {}) {
+    check_io(x, offsets, out, key_valid);
+    run_prefill(x, offsets, out, key_valid, nullptr);
+  }
+
+  /// An empty decode cache for @p batch sequences of up to @p max_positions tokens each
+  /// (0: config().max_positions).
+  cache_type make_cache(index_t batch, index_t max_positions = 0) const {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    if (batch < 1) throw_error<config_error>("attention.cache", "batch", "an integer >= 1", std::to_string(batch));
+    if (max_positions == 0) max_positions = cfg_.max_positions;
+    cache_type c;
+    c.batch = batch;
+    c.kv_heads = cfg_.kv_heads();
+    c.lengths.assign(std::size_t(batch), 0);
+    c.states.reserve(std::size_t(batch * c.kv_heads));
+    for (index_t i = 0; i < batch * c.kv_heads; ++i)
+      c.states.push_back(variant_.make_state(max_positions, cfg_.dim(), cfg_.dim()));
+    return c;
+  }
+
+  /// forward() over the prompts of a batch, which also (re)fills @p cache with them: sequence i of
+  /// the packed batch becomes cache sequence i. The batch must have cache.batch sequences.
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    check_io(x, offsets, out, {});
+    if (sequence_count(offsets) != cache.batch)
+      throw_error<shape_error>("attention.prefill", "number of sequences", std::to_string(cache.batch) + " (the cache's batch)",
+                               std::to_string(sequence_count(offsets)));
+    for (index_t s = 0; s < cache.batch; ++s) {
+      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
+      const auto& st = cache.state(s, 0);
+      if (!state_fits(st, len))
+        throw_error<shape_error>("attention.prefill", "sequence " + std::to_string(s) + " length",
+                                 "at most the cache capacity " + std::to_string(capacity_of(st)), std::to_string(len));
+    }
+    run_prefill(x, offsets, out, {}, &cache);
+  }
+
+  /// One decode step: one new token per cache sequence. x, out: [cache.batch, d_model]; token b
+  /// goes to sequence b at position cache.lengths[b], which then grows by one.
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    const char* where = "attention.decode";
+    if (x.rows() != cache.batch || x.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "input x", format_shape({cache.batch, cfg_.d_model}), format_shape({x.rows(), x.cols()}));
+    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    for (index_t b = 0; b < cache.batch; ++b) {
+      if (!variant_.can_append(cache.state(b, 0)))
+        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " cache", "room for one more token",
+                                 "a full cache of " + std::to_string(cache.lengths[std::size_t(b)]) + " tokens");
+      if (cfg_.position == positional::rope && cache.lengths[std::size_t(b)] >= cfg_.max_positions)
+        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " position",
+                                 "< max_positions " + std::to_string(cfg_.max_positions),
+                                 std::to_string(cache.lengths[std::size_t(b)]));
+    }
+    run_decode(x, out, cache);
+  }
+
+ private:
+  using scratch_type = typename Variant::scratch_type;
+
+  void check_weights() const {
+    const index_t hd = cfg_.dim(), q = cfg_.num_heads * hd, kv = cfg_.kv_heads() * hd, d = cfg_.d_model;
+    auto check = [](const char* name, index_t r, index_t c, index_t er, index_t ec) {
+      if (r != er || c != ec)
+        throw_error<shape_error>("attention.weights", std::string("weight '") + name + "'", format_shape({er, ec}),
+                                 format_shape({r, c}));
+    };
+    auto check_vec = [](const char* name, index_t n, index_t en) {
+      if (n != en)
+        throw_error<shape_error>("attention.weights", std::string("bias '") + name + "'",
+                                 en == 0 ? std::string("none (disabled in the config)") : format_shape({en}),
+                                 format_shape({n}));
+    };
+    check("wq", w_.wq.rows(), w_.wq.cols(), d, q);
+    check("wk", w_.wk.rows(), w_.wk.cols(), d, kv);
+    check("wv", w_.wv.rows(), w_.wv.cols(), d, kv);
+    check("wo", w_.wo.rows(), w_.wo.cols(), q, d);
+    check_vec("bq", w_.bq.size(), cfg_.qkv_bias ? q : 0);
+    check_vec("bk", w_.bk.size(), cfg_.qkv_bias ? kv : 0);
+    check_vec("bv", w_.bv.size(), cfg_.qkv_bias ? kv : 0);
+    check_vec("bo", w_.bo.size(), cfg_.out_bias ? d : 0);
+    if (cfg_.gated) {
+      check("wg", w_.wg.rows(), w_.wg.cols(), d, cfg_.num_heads);
+      check_vec("bg", w_.bg.size(), cfg_.num_heads);
+    } else {
+      check("wg", w_.wg.rows(), w_.wg.cols(), 0, 0);
+    }
+  }
+
+  void check_io(const_matrix_view x, offsets_view offsets, matrix_view out,
+                std::span<const std::uint8_t> key_valid) const {
+    const char* where = "attention.forward";
+    if (x.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "input x", format_shape({x.rows(), cfg_.d_model}), format_shape({x.rows(), x.cols()}));
+    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    validate_offsets(offsets, x.rows(), where);
+    if (!key_valid.empty() && index_t(key_valid.size()) != x.rows())
+      throw_error<shape_error>(where, "key_valid mask", format_shape({x.rows()}) + " (one flag per token)",
+                               format_shape({index_t(key_valid.size())}));
+    index_t longest = 0;
+    for (std::size_t s = 0; s + 1 < offsets.size(); ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
+    if (cfg_.position == positional::rope && longest > cfg_.max_positions)
+      throw_error<shape_error>(where, "sequence length", "at most max_positions " + std::to_string(cfg_.max_positions),
+                               std::to_string(longest));
+    variant_.check_sequence_length(longest);
+  }
+
+  template <class State>
+  static index_t capacity_of(const State& st) {
+    if constexpr (requires { st.capacity(); }) return st.capacity();
+    return std::numeric_limits<index_t>::max();
+  }
+  template <class State>
+  static bool state_fits(const State& st, index_t len) {
+    if constexpr (requires { st.ring; }) {
+      if (st.ring) return true;
+    }
+    return len <= capacity_of(st);
+  }
+
+  // Views of the scratch of the current call (tokens_ rows).
+  matrix_view q_() noexcept { return q_buf_.view(tokens_, cfg_.num_heads * cfg_.dim()); }
+  matrix_view k_() noexcept { return k_buf_.view(tokens_, cfg_.kv_heads() * cfg_.dim()); }
+  matrix_view v_() noexcept { return v_buf_.view(tokens_, cfg_.kv_heads() * cfg_.dim()); }
+  matrix_view attn_() noexcept { return attn_buf_.view(tokens_, cfg_.num_heads * cfg_.dim()); }
+
+  /// Q = x·Wq + bq, K, V likewise, into the scratch (grown once per shape).
+  void project(const_matrix_view x) {
+    const index_t t = x.rows(), hd = cfg_.dim();
+    tokens_ = t;
+    matrix_view q = q_buf_.get(t, cfg_.num_heads * hd);
+    matrix_view k = k_buf_.get(t, cfg_.kv_heads() * hd);
+    matrix_view v = v_buf_.get(t, cfg_.kv_heads() * hd);
+    attn_buf_.get(t, cfg_.num_heads * hd);
+    q.noalias() = x * w_.wq;
+    k.noalias() = x * w_.wk;
+    v.noalias() = x * w_.wv;
+    if (cfg_.qkv_bias) {
+      q.rowwise() += w_.bq.transpose();
+      k.rowwise() += w_.bk.transpose();
+      v.rowwise() += w_.bv.transpose();
+    }
+  }
+
+  /// RoPE on every head of row r of q_ and k_ at position pos.
+  void rotate_row(index_t r, index_t pos) noexcept {
+    const index_t hd = cfg_.dim();
+    float* q = q_().row(r).data();
+    float* k = k_().row(r).data();
+    for (index_t h = 0; h < cfg_.num_heads; ++h) rope_.apply(q + h * hd, pos);
+    for (index_t h = 0; h < cfg_.kv_heads(); ++h) rope_.apply(k + h * hd, pos);
+  }
+
+  void prepare_scratch(index_t max_keys) {
+    const auto workers = std::size_t(std::max(1, num_threads()));
+    if (scratch_.size() < workers) scratch_.resize(workers);
+    for (auto& s : scratch_) variant_.reserve(s, cfg_.dim(), cfg_.dim(), max_keys);
+  }
+
+  /// Gate (optional) and output projection: out = (attn ⊙ gate)·Wo + bo.
+  void finish(const_matrix_view x, matrix_view out) {
+    const index_t hd = cfg_.dim();
+    matrix_view attn = attn_();
+    if (cfg_.gated) {
+      matrix_view g = g_buf_.get(x.rows(), cfg_.num_heads);
+      g.noalias() = x * w_.wg;
+      g.rowwise() += w_.bg.transpose();
+      for (index_t r = 0; r < g.rows(); ++r) {
+        kernels::active::sigmoid(g.row(r).data(), g.row(r).data(), std::size_t(cfg_.num_heads));
+        for (index_t h = 0; h < cfg_.num_heads; ++h)
+          kernels::active::scale(attn.row(r).data() + h * hd, g(r, h), std::size_t(hd));
+      }
+    }
+    out.noalias() = attn * w_.wo;
+    if (cfg_.out_bias) out.rowwise() += w_.bo.transpose();
+  }
+
+  void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out,
+                   std::span<const std::uint8_t> key_valid, cache_type* cache) {
+    const index_t t = x.rows(), hd = cfg_.dim(), heads = cfg_.num_heads;
+    const index_t group = heads / cfg_.kv_heads(), nseq = sequence_count(offsets);
+    project(x);
+    index_t longest = 0;
+    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, offsets[std::size_t(s + 1)] - offsets[std::size_t(s)]);
+    if (cfg_.position == positional::rope) {
+      parallel_for(0, nseq, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        for (std::ptrdiff_t s = lo; s < hi; ++s)
+          for (index_t r = offsets[std::size_t(s)]; r < offsets[std::size_t(s + 1)]; ++r)
+            rotate_row(r, r - offsets[std::size_t(s)]);
+      });
+    }
+    prepare_scratch(longest);
+
+    // Work items: (sequence, head, block of query rows). Blocks only for variants whose query
+    // rows are independent; a block is a few query tiles so long sequences use every core.
+    const index_t block = Variant::query_splittable ? std::max<index_t>(256, longest / 8) : std::max<index_t>(longest, 1);
+    items_.clear();
+    for (index_t s = 0; s < nseq; ++s) {
+      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
+      for (index_t h = 0; h < heads; ++h)
+        for (index_t r0 = 0; r0 < len; r0 += block) items_.push_back({s, h, r0, std::min(block, len - r0)});
+    }
+    const float scale = cfg_.effective_scale();
+    const const_matrix_view q = as_const(q_()), k = as_const(k_()), v = as_const(v_());
+    const matrix_view attn = attn_();
+    parallel_for_dynamic(std::ptrdiff_t(items_.size()), [&](std::ptrdiff_t i, int worker) {
+      const work_item& it = items_[std::size_t(i)];
+      const index_t o = offsets[std::size_t(it.seq)], len = offsets[std::size_t(it.seq + 1)] - o;
+      const index_t kvh = it.head / group;
+      head_problem p{rows(columns(q, it.head * hd, hd), o + it.row0, it.rows),
+                     rows(columns(k, kvh * hd, hd), o, len),
+                     rows(columns(v, kvh * hd, hd), o, len),
+                     rows(columns(attn, it.head * hd, hd), o + it.row0, it.rows),
+                     it.row0,
+                     scale,
+                     slopes_.empty() ? 0.0f : slopes_[std::size_t(it.head)],
+                     key_valid.empty() ? nullptr : key_valid.data() + o};
+      variant_.prefill(p, scratch_[std::size_t(worker)]);
+    });
+
+    if constexpr (Variant::supports_decode) {
+      if (cache) {
+        parallel_for(0, nseq * cfg_.kv_heads(), 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+          for (std::ptrdiff_t i = lo; i < hi; ++i) {
+            const index_t s = index_t(i) / cfg_.kv_heads(), kvh = index_t(i) % cfg_.kv_heads();
+            const index_t o = offsets[std::size_t(s)], len = offsets[std::size_t(s + 1)] - o;
+            variant_.fill_state(cache->state(s, kvh), rows(columns(k, kvh * hd, hd), o, len),
+                                rows(columns(v, kvh * hd, hd), o, len));
+          }
+        });
+        for (index_t s = 0; s < nseq; ++s)
+          cache->lengths[std::size_t(s)] = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
+      }
+    }
+    finish(x, out);
+  }
+
+  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache) {
+    const index_t b = x.rows(), hd = cfg_.dim(), heads = cfg_.num_heads, kvh = cfg_.kv_heads();
+    const index_t group = heads / kvh;
+    project(x);
+    if (cfg_.position == positional::rope)
+      for (index_t r = 0; r < b; ++r) rotate_row(r, cache.lengths[std::size_t(r)]);
+    const matrix_view q = q_(), k = k_(), v = v_(), attn = attn_();
+    index_t longest = 0;
+    for (index_t r = 0; r < b; ++r) {
+      for (index_t h = 0; h < kvh; ++h)
+        variant_.append(cache.state(r, h), k.row(r).data() + h * hd, v.row(r).data() + h * hd);
+      longest = std::max(longest, cache.lengths[std::size_t(r)] + 1);
+    }
+    prepare_scratch(longest);
+    const float scale = cfg_.effective_scale();
+    const index_t items = b * heads;
+
+    // Split each item's keys across workers when there are fewer items than workers and the
+    // caches are long (Lean Attention): partial (max, sum, acc) per chunk, merged exactly.
+    index_t chunks = 1;
+    if constexpr (requires { Variant::splittable_decode; }) {
+      if (Variant::splittable_decode && items < num_threads() && longest >= 1024)
+        chunks = std::min<index_t>((num_threads() + items - 1) / items, longest / 512);
+    }
+    if (chunks > 1) {
+      if constexpr (requires { Variant::splittable_decode; }) {
+        parts_.resize(std::size_t(items * chunks));
+        matrix_view accs = part_acc_buf_.get(items * chunks, hd);
+        parallel_for_dynamic(std::ptrdiff_t(items * chunks), [&](std::ptrdiff_t i, int worker) {
+          const index_t item = index_t(i) / chunks, c = index_t(i) % chunks;
+          const index_t r = item / heads, h = item % heads;
+          const auto& st = cache.state(r, h / group);
+          const index_t n = st.stored(), r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
+          parts_[std::size_t(i)] = variant_.decode_range(q.row(r).data() + h * hd, st, r0, r1, cache.lengths[std::size_t(r)],
+                                                         scale, slopes_.empty() ? 0.0f : slopes_[std::size_t(h)],
+                                                         accs.row(index_t(i)).data(), scratch_[std::size_t(worker)].s());
+        });
+        for (index_t item = 0; item < items; ++item) {
+          const index_t r = item / heads, h = item % heads;
+          merge_decode_partials(parts_.data() + item * chunks, accs.row(item * chunks).data(), chunks, hd,
+                                attn.row(r).data() + h * hd);
+        }
+      }
+    } else {
+      parallel_for_dynamic(std::ptrdiff_t(items), [&](std::ptrdiff_t i, int worker) {
+        const index_t r = index_t(i) / heads, h = index_t(i) % heads;
+        variant_.decode(q.row(r).data() + h * hd, cache.state(r, h / group), cache.lengths[std::size_t(r)], scale,
+                        slopes_.empty() ? 0.0f : slopes_[std::size_t(h)], attn.row(r).data() + h * hd,
+                        scratch_[std::size_t(worker)]);
+      });
+    }
+    for (index_t r = 0; r < b; ++r) ++cache.lengths[std::size_t(r)];
+    finish(x, out);
+  }
+
+  struct work_item {
+    index_t seq, head, row0, rows;
+  };
+
+  attention_config cfg_;
+  attention_weights w_;
+  Variant variant_;
+  ops::rope_table rope_;
+  std::vector<float> slopes_;
+  // Scratch, grown once per shape and reused.
+  scratch_matrix q_buf_, k_buf_, v_buf_, attn_buf_, g_buf_, part_acc_buf_;
+  index_t tokens_ = 0;
+  std::vector<scratch_type> scratch_;
+  std::vector<work_item> items_;
+  std::vector<decode_partial> parts_;
+};
+
+}  // namespace eigenformer::attention
