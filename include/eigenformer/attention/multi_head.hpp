@@ -157,6 +157,12 @@ class multi_head_attention {
     run_prefill(x, offsets, out, key_valid, nullptr);
   }
 
+  /// Same, for a mutable input view (e.g. `view(x)` of a non-const matrix).
+  void forward(const matrix_view& x, offsets_view offsets, matrix_view out,
+               std::span<const std::uint8_t> key_valid = {}) {
+    forward(as_const(x), offsets, out, key_valid);
+  }
+
   /// An empty decode cache for @p batch sequences of up to @p max_positions tokens each
   /// (0: config().max_positions).
   cache_type make_cache(index_t batch, index_t max_positions = 0) const {
@@ -191,6 +197,10 @@ class multi_head_attention {
     run_prefill(x, offsets, out, {}, &cache);
   }
 
+  void prefill(const matrix_view& x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    prefill(as_const(x), offsets, out, cache);
+  }
+
   /// One decode step: one new token per cache sequence. x, out: [cache.batch, d_model]; token b
   /// goes to sequence b at position cache.lengths[b], which then grows by one.
   void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
@@ -211,6 +221,7 @@ class multi_head_attention {
     }
     run_decode(x, out, cache);
   }
+  void decode(const matrix_view& x, matrix_view out, cache_type& cache) { decode(as_const(x), out, cache); }
 
  private:
   using scratch_type = typename Variant::scratch_type;
@@ -335,7 +346,7 @@ class multi_head_attention {
 
   void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out,
                    std::span<const std::uint8_t> key_valid, cache_type* cache) {
-    const index_t t = x.rows(), hd = cfg_.dim(), heads = cfg_.num_heads;
+    const index_t hd = cfg_.dim(), heads = cfg_.num_heads;
     const index_t group = heads / cfg_.kv_heads(), nseq = sequence_count(offsets);
     project(x);
     index_t longest = 0;
@@ -399,7 +410,8 @@ class multi_head_attention {
     project(x);
     if (cfg_.position == positional::rope)
       for (index_t r = 0; r < b; ++r) rotate_row(r, cache.lengths[std::size_t(r)]);
-    const matrix_view q = q_(), k = k_(), v = v_(), attn = attn_();
+    const matrix_view q = q_(), k = k_(), v = v_();
+    matrix_view attn = attn_();
     index_t longest = 0;
     for (index_t r = 0; r < b; ++r) {
       for (index_t h = 0; h < kvh; ++h)
