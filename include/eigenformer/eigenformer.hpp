@@ -3,9 +3,11 @@
 /// Umbrella header: everything public in eigenformer. Applications and examples include this;
 /// the library's own headers never do (they include exactly what they use).
 
+#include <eigenformer/attention.hpp>
 #include <eigenformer/core/config.hpp>
 #include <eigenformer/core/cpu_features.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
+#include <eigenformer/ops/positional.hpp>

@@ -139,6 +139,7 @@ class multi_head_attention {
       throw_error<config_error>("attention.config", "position", "none or rope for this attention variant",
                                 "alibi (it needs an explicit score matrix)");
     check_weights();
+    if constexpr (requires { variant_.check_heads(index_t{}); }) variant_.check_heads(cfg_.num_heads);
     if (cfg_.position == positional::rope)
       rope_ = ops::rope_table(cfg_.dim(), cfg_.max_positions, cfg_.rope_base, cfg_.rope);
     if (cfg_.position == positional::alibi) slopes_ = ops::alibi_slopes(cfg_.num_heads);
@@ -383,7 +384,8 @@ class multi_head_attention {
                      it.row0,
                      scale,
                      slopes_.empty() ? 0.0f : slopes_[std::size_t(it.head)],
-                     key_valid.empty() ? nullptr : key_valid.data() + o};
+                     key_valid.empty() ? nullptr : key_valid.data() + o,
+                     it.head};
       variant_.prefill(p, scratch_[std::size_t(worker)]);
     });
 

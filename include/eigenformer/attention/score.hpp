@@ -76,6 +76,7 @@ struct head_problem {
   float scale = 1.0f;     ///< usually 1/√head_dim
   float alibi_slope = 0;  ///< ALiBi: scores −= slope·|i − j|; 0 disables
   const std::uint8_t* key_valid = nullptr;  ///< [m], 0 = padding key never attended; null = all valid
+  index_t head = 0;       ///< query head index (variants with per-head parameters use it)
 };
 
 /// Scratch of one worker for the prefill and decode kernels; grows, never shrinks, so that a

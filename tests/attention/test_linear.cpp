@@ -1,0 +1,229 @@
+// Linear attention (every feature map and state update, causal and not) and Linformer against
+// naive double-precision references; causal prefill against the recurrent decode.
+#include <eigenformer/attention/linear.hpp>
+#include <eigenformer/attention/linformer.hpp>
+#include <eigenformer/attention/multi_head.hpp>
+
+#include "../support/check.hpp"
+#include "decode_check.hpp"
+#include "reference.hpp"
+
+namespace ea = eigenformer::attention;
+namespace ef = eigenformer;
+using namespace eftest;
+
+namespace {
+
+enum class fmap { elu, relu, identity, favor };
+
+dmatrix features(const dmatrix& x, fmap m, const ef::matrix* w, bool is_query) {
+  switch (m) {
+    case fmap::elu: return x.unaryExpr([](double v) { return v > 0 ? v + 1.0 : std::exp(v); });
+    case fmap::relu: return x.cwiseMax(0.0);
+    case fmap::identity: return x;
+    case fmap::favor: {
+      const double s = 1.0 / std::sqrt(std::sqrt(double(x.cols())));
+      dmatrix proj = (x * s) * w->cast<double>().transpose();
+      for (long r = 0; r < x.rows(); ++r) {
+        double shift = 0.5 * s * s * x.row(r).squaredNorm();
+        if (is_query) shift += proj.row(r).maxCoeff();
+        proj.row(r) = ((proj.row(r).array() - shift).exp() / std::sqrt(double(w->rows()))).matrix();
+      }
+      return proj;
+    }
+  }
+  return x;
+}
+
+// Explicit quadratic form: w_ij = φ(q_i)·φ(k_j)·γ^(i−j) over visible j; out = Σ w v (/ Σ w).
+// The delta rule has no quadratic form: it runs its recurrence in double.
+dmatrix linear_reference(const dmatrix& q, const dmatrix& k, const dmatrix& v, fmap m, const ef::matrix* w,
+                         bool causal, bool normalize, double gamma, bool delta, double beta, dmatrix& mag) {
+  dmatrix pq = features(q, m, w, true), pk = features(k, m, w, false);
+  const long n = q.rows(), dv = v.cols();
+  dmatrix out = dmatrix::Zero(n, dv);
+  mag = dmatrix::Zero(n, dv);
+  if (delta) {
+    for (long r = 0; r < n; ++r) {
+      if (pq.row(r).norm() > 0) pq.row(r).normalize();
+      if (pk.row(r).norm() > 0) pk.row(r).normalize();
+    }
+    dmatrix s = dmatrix::Zero(pk.cols(), dv);
+    for (long t = 0; t < n; ++t) {
+      const Eigen::RowVectorXd err = v.row(t) - pk.row(t) * s;
+      s += beta * pk.row(t).transpose() * err;
+      out.row(t) = pq.row(t) * s;
+      mag.row(t) = (pq.row(t).cwiseAbs() * s.cwiseAbs()).array() + v.row(t).cwiseAbs().array();
+    }
+    return out;
+  }
+  for (long i = 0; i < n; ++i) {
+    double den = 0.0;
+    Eigen::RowVectorXd num = Eigen::RowVectorXd::Zero(dv), nmag = num;
+    for (long j = 0; j < (causal ? i + 1 : n); ++j) {
+      const double wij = pq.row(i).dot(pk.row(j)) * std::pow(gamma, double(causal ? i - j : 0));
+      num += wij * v.row(j);
+      nmag += std::abs(wij) * v.row(j).cwiseAbs();
+      den += wij;
+    }
+    out.row(i) = normalize ? Eigen::RowVectorXd(num / den) : num;
+    mag.row(i) = normalize ? Eigen::RowVectorXd(nmag / std::abs(den)) : nmag;
+  }
+  return out;
+}
+
+template <class Map, class Update>
+void check_linear(const std::string& label, const ea::linear_attention<Map, Update>& variant, fmap m,
+                  const ef::matrix* w, bool causal, bool normalize, double gamma, bool delta, double beta) {
+  for (ef::index_t n : {1, 7, 64, 129}) {
+    const ef::index_t d = 32;
+    std::srand(unsigned(n));
+    const ef::matrix q = ef::matrix::Random(n, d), k = ef::matrix::Random(n, d), v = ef::matrix::Random(n, d);
+    ef::matrix out(n, d);
+    ea::linear_scratch ws;
+    variant.reserve(ws, d, d, n);
+    ea::head_problem p{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 1.0f, 0.0f, nullptr, 0};
+    variant.prefill(p, ws);
+    dmatrix mag;
+    const dmatrix want = linear_reference(q.cast<double>(), k.cast<double>(), v.cast<double>(), m, w, causal,
+                                          normalize, gamma, delta, beta, mag);
+    std::vector<float> got(out.data(), out.data() + out.size());
+    std::vector<double> wv(want.data(), want.data() + want.size());
+    // Sums of n products of f-length dot products in fp32: ~(n + f)·eps relative to the magnitude
+    // (Σ|w||v|, over |Σw| when normalised); 1e-5 covers n, f ≤ 129 with margin.
+    require_close(label + " n=" + std::to_string(n), got, wv, [&](std::size_t i) { return 1e-5 * mag.data()[i] + 1e-6; });
+  }
+}
+
+}  // namespace
+
+TEST_CASE("linear attention: every feature map, causal and bidirectional, against the quadratic form", "[attention][linear]") {
+  for (bool causal : {false, true}) {
+    const std::string c = causal ? " causal" : " bidirectional";
+    check_linear("elu+1" + c, ea::linear_attention<ea::elu_plus_one_map>(causal), fmap::elu, nullptr, causal, true, 1.0, false, 0);
+    check_linear("relu" + c, ea::linear_attention<ea::relu_map>(causal), fmap::relu, nullptr, causal, true, 1.0, false, 0);
+    check_linear("identity unnormalised" + c,
+                 ea::linear_attention<ea::identity_map>(causal, {}, {}, false), fmap::identity, nullptr, causal, false,
+                 1.0, false, 0);
+    const auto favor = ea::favor_map::random(48, 32, 1234);
+    check_linear("favor+" + c, ea::linear_attention<ea::favor_map>(causal, favor), fmap::favor, &favor.w, causal, true,
+                 1.0, false, 0);
+  }
+  check_linear("elu+1 chunk 5", ea::linear_attention<ea::elu_plus_one_map>(true, {}, {}, true, 5), fmap::elu, nullptr,
+               true, true, 1.0, false, 0);
+}
+
+TEST_CASE("linear attention: decayed (retention) and delta-rule updates", "[attention][linear]") {
+  using decayed = ea::linear_attention<ea::elu_plus_one_map, ea::decay_update>;
+  check_linear("decay 0.9", decayed(true, {}, ea::decay_update{0.9f}), fmap::elu, nullptr, true, true, 0.9, false, 0);
+  check_linear("decay 0.9 chunk 7", decayed(true, {}, ea::decay_update{0.9f}, true, 7), fmap::elu, nullptr, true, true,
+               0.9, false, 0);
+  using retention = ea::linear_attention<ea::identity_map, ea::decay_update>;
+  check_linear("retention (identity, unnormalised)", retention(true, {}, ea::decay_update{0.97f}, false), fmap::identity,
+               nullptr, true, false, 0.97, false, 0);
+  using delta = ea::linear_attention<ea::elu_plus_one_map, ea::delta_update>;
+  check_linear("delta rule", delta(true, {}, ea::delta_update{0.7f}), fmap::elu, nullptr, true, false, 1.0, true, 0.7);
+}
+
+TEST_CASE("FAVOR+ features are seeded, orthogonal within blocks, and approximate softmax", "[attention][linear]") {
+  const auto a = ea::favor_map::random(64, 32, 7), b = ea::favor_map::random(64, 32, 7), c = ea::favor_map::random(64, 32, 8);
+  CHECK(a.w == b.w);
+  CHECK(a.w != c.w);
+  // Rows of one block are orthogonal.
+  const ef::matrix g = a.w.topRows(32) * a.w.topRows(32).transpose();
+  for (int i = 0; i < 32; ++i)
+    for (int j = 0; j < 32; ++j)
+      if (i != j) CHECK(std::abs(g(i, j)) < 1e-3f * std::sqrt(g(i, i) * g(j, j)));
+  // With many features, φ(q)·φ(k) ≈ exp(q·k/√d): the Performer's unbiased estimator.
+  const auto big = ea::favor_map::random(8192, 16, 99);
+  std::srand(3);
+  const ef::matrix q = ef::matrix::Random(4, 16) * 0.5f, k = ef::matrix::Random(4, 16) * 0.5f;
+  ef::matrix pq(4, 8192), pk(4, 8192);
+  big.apply(ef::view(q), ef::view(pq), false);
+  big.apply(ef::view(k), ef::view(pk), false);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      const double est = pq.row(i).dot(pk.row(j)), exact = std::exp(q.row(i).dot(k.row(j)) / 4.0);
+      CHECK(std::abs(est - exact) < 0.05 * exact);
+    }
+}
+
+TEST_CASE("linear attention: causal prefill then recurrent decode equals prefill of the whole sequence", "[attention][linear][decode]") {
+  ea::attention_config c{.d_model = 64, .num_heads = 4, .num_kv_heads = 2, .position = ea::positional::rope,
+                         .max_positions = 256};
+  const std::vector<ef::index_t> prompts = {5, 12, 1};
+  // Chunked prefix sums vs a running state: ~1e-5 of the output scale apart in fp32.
+  check_prefill_then_decode("linear elu+1", c, ea::linear_attention<ea::elu_plus_one_map>(true), prompts, 20, 1e-5);
+  check_prefill_then_decode("linear favor+", c, ea::linear_attention<ea::favor_map>(true, ea::favor_map::random(32, 16, 5)),
+                            prompts, 20, 1e-5);
+  check_prefill_then_decode("retention", c,
+                            ea::linear_attention<ea::elu_plus_one_map, ea::decay_update>(true, {}, ea::decay_update{0.9f}),
+                            prompts, 20, 1e-5);
+  check_prefill_then_decode("delta rule", c,
+                            ea::linear_attention<ea::relu_map, ea::delta_update>(true, {}, ea::delta_update{0.5f}), prompts,
+                            20, 1e-5);
+}
+
+TEST_CASE("Linformer: projections against the reference, and identity projections equal dense softmax", "[attention][linformer]") {
+  ea::attention_config c{.d_model = 64, .num_heads = 2};
+  const auto w = ea::attention_weights::random(c, 4);
+  const std::vector<ef::index_t> offsets = {0, 60};  // k = n = n_max
+  std::srand(5);
+  const ef::matrix x = ef::matrix::Random(60, 64);
+  ef::matrix dense_out(60, 64), lin_out(60, 64);
+  ea::multi_head_attention<ea::softmax_attention>(c, w).forward(ef::view(x), offsets, ef::view(dense_out));
+  // k = n_max and E = F = I: the projection keeps every key, so it is dense attention.
+  ea::multi_head_attention<ea::linformer_attention> lin(
+      c, w, ea::linformer_attention::shared(ef::matrix::Identity(60, 60), ef::matrix::Identity(60, 60)));
+  lin.forward(ef::view(x), offsets, ef::view(lin_out));
+  std::vector<float> got(lin_out.data(), lin_out.data() + lin_out.size());
+  std::vector<double> want(dense_out.data(), dense_out.data() + dense_out.size());
+  require_close("linformer identity = dense", got, want, [](std::size_t) { return 1e-6; });
+
+  // Random per-head E, F against the explicit formula in double.
+  std::vector<ef::matrix> es, fs;
+  for (int h = 0; h < 2; ++h) {
+    es.push_back(ef::matrix::Random(16, 64) * 0.2f);
+    fs.push_back(ef::matrix::Random(16, 64) * 0.2f);
+  }
+  const ea::linformer_attention variant(es, fs);
+  const ef::matrix q = ef::matrix::Random(60, 16), k = ef::matrix::Random(60, 16), v = ef::matrix::Random(60, 16);
+  ef::matrix out(60, 16);
+  ea::linformer_scratch ws;
+  variant.reserve(ws, 16, 16, 60);
+  variant.prefill(ea::head_problem{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 0.25f, 0.0f, nullptr, 1}, ws);
+  const dmatrix kp = es[1].leftCols(60).cast<double>() * k.cast<double>(), vp = fs[1].leftCols(60).cast<double>() * v.cast<double>();
+  ref_options ro;
+  ro.scale = 0.25;
+  dmatrix mag;
+  const dmatrix ref = naive_attention(q.cast<double>(), kp, vp, ro, &mag);
+  std::vector<float> g2(out.data(), out.data() + out.size());
+  std::vector<double> w2(ref.data(), ref.data() + ref.size());
+  require_close("linformer per-head projections", g2, w2, [&](std::size_t i) { return 2e-5 * mag.data()[i] + 1e-6; });
+}
+
+TEST_CASE("linear and low-rank variants reject bad configurations", "[attention][errors]") {
+  using decayed = ea::linear_attention<ea::elu_plus_one_map, ea::decay_update>;
+  CHECK_THROWS_WITH(decayed(false), "[eigenformer.attention.linear] causal: expected true for a decayed or delta-rule update, got false");
+  CHECK_THROWS_AS(decayed(true, {}, ea::decay_update{1.5f}), ef::config_error);
+  CHECK_THROWS_AS((ea::linear_attention<ea::relu_map, ea::delta_update>(true, {}, ea::delta_update{0.0f})), ef::config_error);
+  CHECK_THROWS_AS(ea::favor_map::random(0, 16, 1), ef::config_error);
+  CHECK_THROWS_AS(ea::linformer_attention({ef::matrix::Zero(8, 32)}, {}), ef::config_error);
+  CHECK_THROWS_AS(ea::linformer_attention({ef::matrix::Zero(8, 32)}, {ef::matrix::Zero(8, 16)}), ef::config_error);
+
+  ea::attention_config c{.d_model = 32, .num_heads = 2};
+  const auto lin = ea::linformer_attention::shared(ef::matrix::Random(4, 16), ef::matrix::Random(4, 16));
+  ea::multi_head_attention<ea::linformer_attention> mha(c, ea::attention_weights::random(c), lin);
+  ef::matrix x(20, 32), out(20, 32);
+  CHECK_THROWS_WITH(mha.forward(ef::view(x), std::vector<ef::index_t>{0, 20}, ef::view(out)),
+                    "[eigenformer.attention.linformer] sequence length: expected at most n_max = 16, got 20");
+  c.num_heads = 4;
+  c.position = ea::positional::alibi;
+  CHECK_THROWS_AS(ea::multi_head_attention<ea::linear_attention<ea::relu_map>>(c, ea::attention_weights::random(c)),
+                  ef::config_error);
+  std::vector<ef::matrix> three(3, ef::matrix::Zero(4, 16));
+  c.position = ea::positional::none;
+  CHECK_THROWS_AS(ea::multi_head_attention<ea::linformer_attention>(c, ea::attention_weights::random(c),
+                                                                     ea::linformer_attention(three, three)),
+                  ef::config_error);
+}
