@@ -122,6 +122,68 @@ struct attention_cache {
   }
 };
 
+/// Runs a variant over every head of every sequence of a packed batch of already projected (and
+/// rotated) Q, K, V, in parallel over (sequence, head, block of query rows). Owns the per-worker
+/// scratch, grown once per shape. multi_head_attention uses it after its projections; benchmarks
+/// and researchers can call it directly on their own Q, K, V.
+///
+///     q: [tokens, heads·d], k, v: [tokens, kv_heads·d] -> attn: [tokens, heads·d]
+template <class Variant>
+class packed_attention_runner {
+ public:
+  using scratch_type = typename Variant::scratch_type;
+
+  /// @param slopes   per-head ALiBi slopes, or empty
+  /// @param key_valid [tokens] 0 = padding key, or empty
+  /// Shapes are the caller's responsibility (multi_head_attention validates them).
+  void run(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
+           offsets_view offsets, matrix_view attn, index_t heads, index_t kv_heads, float scale,
+           std::span<const float> slopes = {}, std::span<const std::uint8_t> key_valid = {}) {
+    const index_t hd = q.cols() / heads, group = heads / kv_heads, nseq = sequence_count(offsets);
+    index_t longest = 0;
+    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, offsets[std::size_t(s + 1)] - offsets[std::size_t(s)]);
+    reserve(variant, hd, longest);
+    // A block is a few query tiles, so that even one long sequence keeps every core busy.
+    const index_t block = Variant::query_splittable ? std::max<index_t>(256, longest / 8) : std::max<index_t>(longest, 1);
+    items_.clear();
+    for (index_t s = 0; s < nseq; ++s) {
+      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
+      for (index_t h = 0; h < heads; ++h)
+        for (index_t r0 = 0; r0 < len; r0 += block) items_.push_back({s, h, r0, std::min(block, len - r0)});
+    }
+    parallel_for_dynamic(std::ptrdiff_t(items_.size()), [&](std::ptrdiff_t i, int worker) {
+      const work_item& it = items_[std::size_t(i)];
+      const index_t o = offsets[std::size_t(it.seq)], len = offsets[std::size_t(it.seq + 1)] - o;
+      const index_t kvh = it.head / group;
+      head_problem p{rows(columns(q, it.head * hd, hd), o + it.row0, it.rows),
+                     rows(columns(k, kvh * hd, hd), o, len),
+                     rows(columns(v, kvh * hd, hd), o, len),
+                     rows(columns(attn, it.head * hd, hd), o + it.row0, it.rows),
+                     it.row0,
+                     scale,
+                     slopes.empty() ? 0.0f : slopes[std::size_t(it.head)],
+                     key_valid.empty() ? nullptr : key_valid.data() + o,
+                     it.head};
+      variant.prefill(p, scratch_[std::size_t(worker)]);
+    });
+  }
+
+  /// Grows one scratch per worker for head_dim @p hd and @p max_keys keys.
+  void reserve(const Variant& variant, index_t hd, index_t max_keys) {
+    const auto workers = std::size_t(std::max(1, num_threads()));
+    if (scratch_.size() < workers) scratch_.resize(workers);
+    for (auto& s : scratch_) variant.reserve(s, hd, hd, max_keys);
+  }
+  std::vector<scratch_type>& scratch() noexcept { return scratch_; }
+
+ private:
+  struct work_item {
+    index_t seq, head, row0, rows;
+  };
+  std::vector<scratch_type> scratch_;
+  std::vector<work_item> items_;
+};
+
 /// Multi-head attention with attention variant @p Variant (score_attention<...>,
 /// linear_attention<...>, linformer_attention, ...).
 template <class Variant>
@@ -321,11 +383,6 @@ class multi_head_attention {
     for (index_t h = 0; h < cfg_.kv_heads(); ++h) rope_.apply(k + h * hd, pos);
   }
 
-  void prepare_scratch(index_t max_keys) {
-    const auto workers = std::size_t(std::max(1, num_threads()));
-    if (scratch_.size() < workers) scratch_.resize(workers);
-    for (auto& s : scratch_) variant_.reserve(s, cfg_.dim(), cfg_.dim(), max_keys);
-  }
 
   /// Gate (optional) and output projection: out = (attn ⊙ gate)·Wo + bo.
   void finish(const_matrix_view x, matrix_view out) {
@@ -347,11 +404,8 @@ class multi_head_attention {
 
   void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out,
                    std::span<const std::uint8_t> key_valid, cache_type* cache) {
-    const index_t hd = cfg_.dim(), heads = cfg_.num_heads;
-    const index_t group = heads / cfg_.kv_heads(), nseq = sequence_count(offsets);
+    const index_t hd = cfg_.dim(), heads = cfg_.num_heads, nseq = sequence_count(offsets);
     project(x);
-    index_t longest = 0;
-    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, offsets[std::size_t(s + 1)] - offsets[std::size_t(s)]);
     if (cfg_.position == positional::rope) {
       parallel_for(0, nseq, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
         for (std::ptrdiff_t s = lo; s < hi; ++s)
@@ -359,35 +413,8 @@ class multi_head_attention {
             rotate_row(r, r - offsets[std::size_t(s)]);
       });
     }
-    prepare_scratch(longest);
-
-    // Work items: (sequence, head, block of query rows). Blocks only for variants whose query
-    // rows are independent; a block is a few query tiles so long sequences use every core.
-    const index_t block = Variant::query_splittable ? std::max<index_t>(256, longest / 8) : std::max<index_t>(longest, 1);
-    items_.clear();
-    for (index_t s = 0; s < nseq; ++s) {
-      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
-      for (index_t h = 0; h < heads; ++h)
-        for (index_t r0 = 0; r0 < len; r0 += block) items_.push_back({s, h, r0, std::min(block, len - r0)});
-    }
-    const float scale = cfg_.effective_scale();
     const const_matrix_view q = as_const(q_()), k = as_const(k_()), v = as_const(v_());
-    const matrix_view attn = attn_();
-    parallel_for_dynamic(std::ptrdiff_t(items_.size()), [&](std::ptrdiff_t i, int worker) {
-      const work_item& it = items_[std::size_t(i)];
-      const index_t o = offsets[std::size_t(it.seq)], len = offsets[std::size_t(it.seq + 1)] - o;
-      const index_t kvh = it.head / group;
-      head_problem p{rows(columns(q, it.head * hd, hd), o + it.row0, it.rows),
-                     rows(columns(k, kvh * hd, hd), o, len),
-                     rows(columns(v, kvh * hd, hd), o, len),
-                     rows(columns(attn, it.head * hd, hd), o + it.row0, it.rows),
-                     it.row0,
-                     scale,
-                     slopes_.empty() ? 0.0f : slopes_[std::size_t(it.head)],
-                     key_valid.empty() ? nullptr : key_valid.data() + o,
-                     it.head};
-      variant_.prefill(p, scratch_[std::size_t(worker)]);
-    });
+    runner_.run(variant_, q, k, v, offsets, attn_(), heads, cfg_.kv_heads(), cfg_.effective_scale(), slopes_, key_valid);
 
     if constexpr (Variant::supports_decode) {
       if (cache) {
@@ -420,7 +447,8 @@ class multi_head_attention {
         variant_.append(cache.state(r, h), k.row(r).data() + h * hd, v.row(r).data() + h * hd);
       longest = std::max(longest, cache.lengths[std::size_t(r)] + 1);
     }
-    prepare_scratch(longest);
+    runner_.reserve(variant_, hd, longest);
+    auto& scratch = runner_.scratch();
     const float scale = cfg_.effective_scale();
     const index_t items = b * heads;
 
@@ -442,7 +470,7 @@ class multi_head_attention {
           const index_t n = st.stored(), r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
           parts_[std::size_t(i)] = variant_.decode_range(q.row(r).data() + h * hd, st, r0, r1, cache.lengths[std::size_t(r)],
                                                          scale, slopes_.empty() ? 0.0f : slopes_[std::size_t(h)],
-                                                         accs.row(index_t(i)).data(), scratch_[std::size_t(worker)].s());
+                                                         accs.row(index_t(i)).data(), scratch[std::size_t(worker)].s());
         });
         for (index_t item = 0; item < items; ++item) {
           const index_t r = item / heads, h = item % heads;
@@ -455,16 +483,12 @@ class multi_head_attention {
         const index_t r = index_t(i) / heads, h = index_t(i) % heads;
         variant_.decode(q.row(r).data() + h * hd, cache.state(r, h / group), cache.lengths[std::size_t(r)], scale,
                         slopes_.empty() ? 0.0f : slopes_[std::size_t(h)], attn.row(r).data() + h * hd,
-                        scratch_[std::size_t(worker)]);
+                        scratch[std::size_t(worker)]);
       });
     }
     for (index_t r = 0; r < b; ++r) ++cache.lengths[std::size_t(r)];
     finish(x, out);
   }
-
-  struct work_item {
-    index_t seq, head, row0, rows;
-  };
 
   attention_config cfg_;
   attention_weights w_;
@@ -474,8 +498,7 @@ class multi_head_attention {
   // Scratch, grown once per shape and reused.
   scratch_matrix q_buf_, k_buf_, v_buf_, attn_buf_, g_buf_, part_acc_buf_;
   index_t tokens_ = 0;
-  std::vector<scratch_type> scratch_;
-  std::vector<work_item> items_;
+  packed_attention_runner<Variant> runner_;
   std::vector<decode_partial> parts_;
 };
 
