@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
   pair("silu", unary<k::ref::silu>, unary<k::simd::silu>, -6.0f, 6.0f);
   pair("sigmoid", unary<k::ref::sigmoid>, unary<k::simd::sigmoid>, -6.0f, 6.0f);
   pair("relu", unary<k::ref::relu>, unary<k::simd::relu>, -6.0f, 6.0f);
+  pair("elu_plus_one", unary<k::ref::elu_plus_one>, unary<k::simd::elu_plus_one>, -6.0f, 6.0f);
   pair("rope_half", rope<k::ref::rope_half>, rope<k::simd::rope_half>);
   pair("rope_interleaved", rope<k::ref::rope_interleaved>, rope<k::simd::rope_interleaved>);
   benchmark::Initialize(&argc, argv);

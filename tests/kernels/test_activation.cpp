@@ -134,6 +134,11 @@ TEST_CASE("gelu: both forms agree with a double-precision formula", "[kernels][a
   require_close("gelu_tanh vs double", t, wt, tol);
 }
 
+TEST_CASE("elu_plus_one: within 2 ulp of ref (exp on the negative side, exact on the positive)", "[kernels][activation]") {
+  sweep("elu_plus_one", k::simd::elu_plus_one, k::ref::elu_plus_one, -20.0f, 20.0f,
+        [](const std::string& l, const auto&, const auto& got, const auto& want) { require_ulps(l, got, want, 2); });
+}
+
 TEST_CASE("relu: simd equals ref exactly (NaN kept, -0 to +0)", "[kernels][activation]") {
   sweep("relu", k::simd::relu, k::ref::relu, -5.0f, 5.0f,
         [](const std::string& l, const auto&, const auto& got, const auto& want) {

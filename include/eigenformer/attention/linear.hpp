@@ -33,7 +33,8 @@ namespace eigenformer::attention {
 struct elu_plus_one_map {
   index_t features(index_t d) const noexcept { return d; }
   void apply(const_matrix_view x, matrix_view out, bool) const noexcept {
-    out = x.unaryExpr([](float v) { return v > 0.0f ? v + 1.0f : std::exp(v); });
+    for (index_t r = 0; r < x.rows(); ++r)
+      kernels::active::elu_plus_one(x.row(r).data(), out.row(r).data(), std::size_t(x.cols()));
   }
 };
 
@@ -142,6 +143,10 @@ struct linear_state {
 struct linear_scratch {
   scratch_matrix phi_q, phi_k, a, s, num, tmp;
   std::vector<float> z, den, phi_row, gpow;
+  std::size_t bytes() const noexcept {
+    return sizeof(float) * (phi_q.capacity() + phi_k.capacity() + a.capacity() + s.capacity() + num.capacity() +
+                            tmp.capacity() + z.capacity() + den.capacity() + phi_row.capacity() + gpow.capacity());
+  }
 };
 
 /// Linear attention with feature map @p FeatureMap and state update @p Update. Causal or not is a

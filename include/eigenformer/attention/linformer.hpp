@@ -21,6 +21,7 @@ struct no_state {};
 struct linformer_scratch {
   score_scratch inner;
   scratch_matrix kp, vp;
+  std::size_t bytes() const noexcept { return inner.bytes() + sizeof(float) * (kp.capacity() + vp.capacity()); }
 };
 
 /// Linformer attention with one (E, F) pair shared by all heads, or one pair per head.

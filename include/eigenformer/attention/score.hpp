@@ -94,6 +94,10 @@ class score_scratch {
     grow(s_, keys);
     grow(acc_, dv);
   }
+  /// Bytes held (the kernel's working memory beyond its inputs and outputs).
+  std::size_t bytes() const noexcept {
+    return sizeof(float) * (q_.capacity() + s_.capacity() + acc_.capacity() + m_.capacity() + l_.capacity());
+  }
   float* q() noexcept { return q_.data(); }
   float* s() noexcept { return s_.data(); }
   float* acc() noexcept { return acc_.data(); }

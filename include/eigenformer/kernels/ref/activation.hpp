@@ -27,6 +27,8 @@ inline float gelu_tanh(float x) noexcept {
 inline float sigmoid(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
 /// SiLU (swish): x·σ(x), written x / (1 + e^−x).
 inline float silu(float x) noexcept { return x / (1.0f + std::exp(-x)); }
+/// elu(x) + 1: x + 1 for x > 0, e^x otherwise (the positive feature map of linear attention).
+inline float elu_plus_one(float x) noexcept { return x > 0.0f ? x + 1.0f : std::exp(x); }
 /// ReLU with NaN passed through and −0 mapped to +0: x if x > 0 or x is NaN, else +0.
 inline float relu(float x) noexcept { return x <= 0.0f ? 0.0f : x; }
 }  // namespace scalar
@@ -50,6 +52,10 @@ inline void sigmoid(const float* x, float* out, std::size_t n) noexcept {
 /// out[i] = x[i]·σ(x[i]).
 inline void silu(const float* x, float* out, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) out[i] = scalar::silu(x[i]);
+}
+/// out[i] = elu(x[i]) + 1.
+inline void elu_plus_one(const float* x, float* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = scalar::elu_plus_one(x[i]);
 }
 /// out[i] = max(x[i], 0), NaN kept.
 inline void relu(const float* x, float* out, std::size_t n) noexcept {

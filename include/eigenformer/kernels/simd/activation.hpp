@@ -99,6 +99,15 @@ inline void silu(const float* x, float* out, std::size_t n) noexcept {
               ref::silu);
 }
 
+/// out[i] = x[i] + 1 if x[i] > 0, else e^x[i] (NaN stays NaN through exp).
+inline void elu_plus_one(const float* x, float* out, std::size_t n) noexcept {
+  using compat::fbatch;
+  detail::map(x, out, n, [](const fbatch& v) {
+    const auto pos = v > fbatch(0.0f);  // false for NaN, which then goes through exp
+    return xsimd::select(pos, v + fbatch(1.0f), simd::exp(xsimd::select(pos, fbatch(0.0f), v)));
+  }, ref::elu_plus_one);
+}
+
 /// out[i] = x[i] > 0 or NaN ? x[i] : +0.
 inline void relu(const float* x, float* out, std::size_t n) noexcept {
   using compat::fbatch;
