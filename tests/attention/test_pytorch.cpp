@@ -51,9 +51,9 @@ TEST_CASE("multi-head softmax attention matches PyTorch nn.MultiheadAttention", 
     auto compare = [&](const std::string& label, const nlohmann::json& want_json) {
       const auto want = want_json.get<std::vector<float>>();
       std::vector<float> got(out.data(), out.data() + out.size());
-      // Both sides are fp32 with different summation orders; outputs are O(1): 1e-5 absolute is
-      // ~100 ulp at 1, and the observed difference is ~1e-6.
-      require_close(label, got, to_double(want), [](std::size_t) { return 1e-5; });
+      // Both sides are fp32 with different summation orders; outputs are O(1). The largest
+      // difference observed is 1.8e-7 (~3 ulp at 0.33); 2e-6 leaves a 10x margin.
+      require_close(label, got, to_double(want), [](std::size_t) { return 2e-6; });
     };
     ea::multi_head_attention<ea::softmax_attention> dense(cfg, w);
     dense.forward(ef::view(x), offsets, ef::view(out));
