@@ -8,6 +8,8 @@
 #include <eigenformer/core/config.hpp>
 #include <eigenformer/core/error.hpp>
 
+#include <Eigen/Core>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -24,12 +26,15 @@ namespace detail {
 inline std::atomic<int> thread_count_setting{0};
 }  // namespace detail
 
-/// Sets the number of threads parallel_for uses (1 = serial). Throws config_error when
+/// Sets the number of threads parallel_for uses (1 = serial), and Eigen's own thread count to the
+/// same value, so that a large product outside our parallel regions uses them too while products
+/// inside them stay serial (Eigen does not nest inside an OpenMP region). Throws config_error when
 /// @p n < 1. Has no effect on parallelism when compiled without OpenMP.
 inline void set_num_threads(int n) {
   if (n < 1)
     throw_error<config_error>("threads", "thread count", "an integer >= 1", std::to_string(n));
   detail::thread_count_setting.store(n, std::memory_order_relaxed);
+  Eigen::setNbThreads(n);
 }
 
 /// Number of threads parallel_for will use: 1 without OpenMP, else the value given to
