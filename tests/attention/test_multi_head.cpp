@@ -62,6 +62,13 @@ TEST_CASE("multi-head: MHA, dense softmax, packed ragged batch", "[attention][mh
   check_forward("mha dense, no biases", c, ea::softmax_attention{}, [](long, long) { return ref_options{}; });
 }
 
+TEST_CASE("multi-head: the head sizes at both ends of the supported range (8 and 256)", "[attention][mha]") {
+  check_forward("head_dim 8", ea::attention_config{.d_model = 32, .num_heads = 4}, ea::causal_softmax_attention{},
+                causal_options);
+  check_forward("head_dim 256", ea::attention_config{.d_model = 512, .num_heads = 2, .position = ea::positional::rope},
+                ea::causal_softmax_attention{}, causal_options, {0, 1, 8, 72});
+}
+
 TEST_CASE("multi-head: GQA and MQA with RoPE, causal", "[attention][mha]") {
   for (auto layout : {ef::ops::rope_layout::half, ef::ops::rope_layout::interleaved}) {
     ea::attention_config c{.d_model = 128, .num_heads = 8, .num_kv_heads = 2, .position = ea::positional::rope,

@@ -187,17 +187,19 @@ class linear_attention {
   const FeatureMap& feature_map() const noexcept { return map_; }
   void check_sequence_length(index_t) const noexcept {}
 
-  void reserve(scratch_type& ws, index_t d, index_t dv, index_t max_tokens) const {
-    const index_t f = map_.features(d), n = std::max<index_t>(max_tokens, 1);
-    ws.phi_q.get(n, f);
-    ws.phi_k.get(n, f);
+  /// Scratch is O(chunk·(f + d)), independent of the sequence length: φ is computed chunk by
+  /// chunk, so the working set stays in cache.
+  void reserve(scratch_type& ws, index_t d, index_t dv, index_t) const {
+    const index_t f = map_.features(d);
+    ws.phi_q.get(chunk_, f);
+    ws.phi_k.get(chunk_, f);
     ws.a.get(chunk_, chunk_);
     ws.s.get(f, dv);
-    ws.num.get(std::max(n, chunk_), dv);
-    ws.tmp.get(std::max(n, chunk_), dv);
+    ws.num.get(chunk_, dv);
+    ws.tmp.get(chunk_, std::max(dv, f));
     if (index_t(ws.z.size()) < f) ws.z.resize(std::size_t(f));
     if (index_t(ws.phi_row.size()) < f) ws.phi_row.resize(std::size_t(f));
-    if (index_t(ws.den.size()) < std::max(n, chunk_)) ws.den.resize(std::size_t(std::max(n, chunk_)));
+    if (index_t(ws.den.size()) < chunk_) ws.den.resize(std::size_t(chunk_));
     if (index_t(ws.gpow.size()) < chunk_ + 1) ws.gpow.resize(std::size_t(chunk_ + 1));
   }
 
@@ -205,32 +207,50 @@ class linear_attention {
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
     const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
     matrix_view out = p.out;
-    matrix_view pq = ws.phi_q.view(n, f), pk = ws.phi_k.view(m, f);
-    map_.apply(p.q, pq, true);
-    map_.apply(p.k, pk, false);
-    if constexpr (is_delta) {
-      l2_normalize_rows(pq);
-      l2_normalize_rows(pk);
-    }
-    if (p.key_valid)
-      for (index_t j = 0; j < m; ++j)
-        if (!p.key_valid[j]) pk.row(j).setZero();  // a padding key adds nothing to S or z
     matrix_view s = ws.s.view(f, dv);
     Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
-    if (!causal_) {
-      s.noalias() = pk.transpose() * p.v;
-      z = pk.colwise().sum().transpose();
-      out.noalias() = pq * s;
-      if (normalize_) normalise(out, pq, z, ws);
-      return;
-    }
     s.setZero();
     z.setZero();
+    // φ of rows [r0, r0 + c) of q or k into the chunk buffer.
+    auto phi_q = [&](index_t r0, index_t c) {
+      matrix_view pq = ws.phi_q.view(c, f);
+      map_.apply(rows(p.q, r0, c), pq, true);
+      if constexpr (is_delta) l2_normalize_rows(pq);
+      return pq;
+    };
+    auto phi_k = [&](index_t r0, index_t c) {
+      matrix_view pk = ws.phi_k.view(c, f);
+      map_.apply(rows(p.k, r0, c), pk, false);
+      if constexpr (is_delta) l2_normalize_rows(pk);
+      if (p.key_valid)
+        for (index_t j = 0; j < c; ++j)
+          if (!p.key_valid[r0 + j]) pk.row(j).setZero();  // a padding key adds nothing to S or z
+      return pk;
+    };
+    if (!causal_) {
+      for (index_t c0 = 0; c0 < m; c0 += chunk_) {
+        const index_t c = std::min(chunk_, m - c0);
+        const matrix_view pk = phi_k(c0, c);
+        s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
+        for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
+      }
+      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+        const index_t c = std::min(chunk_, n - c0);
+        const matrix_view pq = phi_q(c0, c);
+        out.middleRows(c0, c).noalias() = pq * s;
+        if (normalize_) normalise(rows(out, c0, c), pq, z);
+      }
+      return;
+    }
     if constexpr (is_delta) {
       matrix_view err = ws.tmp.view(1, dv);
-      for (index_t t = 0; t < n; ++t) {
-        delta_step(s, pk.row(t).data(), p.v.row(t).data(), err.data());
-        out.row(t).noalias() = pq.row(t) * s;
+      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+        const index_t c = std::min(chunk_, n - c0);
+        const matrix_view pq = phi_q(c0, c), pk = phi_k(c0, c);
+        for (index_t t = 0; t < c; ++t) {
+          delta_step(s, pk.row(t).data(), p.v.row(c0 + t).data(), err.data());
+          out.row(c0 + t).noalias() = pq.row(t) * s;
+        }
       }
       return;
     }
@@ -240,24 +260,22 @@ class linear_attention {
     for (index_t k = 1; k <= chunk_; ++k) gp[k] = gp[k - 1] * gamma;
     for (index_t c0 = 0; c0 < n; c0 += chunk_) {
       const index_t c = std::min(chunk_, n - c0);
+      const matrix_view pq = phi_q(c0, c);
+      matrix_view pk = phi_k(c0, c);
       // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
       matrix_view a = ws.a.view(c, c);
-      a.noalias() = pq.middleRows(c0, c) * pk.middleRows(c0, c).transpose();
+      a.noalias() = pq * pk.transpose();
       for (index_t i = 0; i < c; ++i)
-        for (index_t j = 0; j < c; ++j)
-          a(i, j) = j > i ? 0.0f : a(i, j) * gp[i - j];
+        for (index_t j = 0; j < c; ++j) a(i, j) = j > i ? 0.0f : a(i, j) * gp[i - j];
       matrix_view num = ws.num.view(c, dv);
       num.noalias() = a * p.v.middleRows(c0, c);
       // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev.
       matrix_view tmp = ws.tmp.view(c, dv);
-      tmp.noalias() = pq.middleRows(c0, c) * s;
+      tmp.noalias() = pq * s;
       for (index_t i = 0; i < c; ++i) {
         const float w = gp[i + 1];
         num.row(i) += w * tmp.row(i);
-        if (normalize_) {
-          const float den = a.row(i).sum() + w * pq.row(c0 + i).dot(z);
-          ws.den[std::size_t(i)] = den;
-        }
+        if (normalize_) ws.den[std::size_t(i)] = a.row(i).sum() + w * pq.row(i).dot(z);
       }
       out.middleRows(c0, c) = num;
       if (normalize_)
@@ -265,19 +283,14 @@ class linear_attention {
           const float den = ws.den[std::size_t(i)];
           out.row(c0 + i) *= den != 0.0f ? 1.0f / den : 0.0f;
         }
-      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise).
+      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
       if (gamma != 1.0f) {
         s *= gp[c];
         z *= gp[c];
-        for (index_t j = 0; j < c; ++j) {
-          const float w = gp[c - 1 - j];
-          s.noalias() += w * pk.row(c0 + j).transpose() * p.v.row(c0 + j);
-          z += w * pk.row(c0 + j).transpose();
-        }
-      } else {
-        s.noalias() += pk.middleRows(c0, c).transpose() * p.v.middleRows(c0, c);
-        z += pk.middleRows(c0, c).colwise().sum().transpose();
+        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
       }
+      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
+      for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
     }
   }
 
@@ -365,8 +378,7 @@ class linear_attention {
       (void)s, (void)phi_k, (void)v, (void)err;
     }
   }
-  void normalise(matrix_view out, const matrix_view& pq, const Eigen::Map<Eigen::VectorXf>& z,
-                 scratch_type&) const noexcept {
+  static void normalise(matrix_view out, const matrix_view& pq, const Eigen::Map<Eigen::VectorXf>& z) noexcept {
     for (index_t i = 0; i < out.rows(); ++i) {
       const float den = pq.row(i).dot(z);
       out.row(i) *= den != 0.0f ? 1.0f / den : 0.0f;
