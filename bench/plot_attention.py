@@ -67,6 +67,7 @@ def plot(rows, out):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 6))
+    ax.set_prop_cycle(color=plt.cm.tab20.colors)
     for (kind, variant, th), by_n in sorted(rows.items()):
         if kind != "prefill" or th != 1:
             continue
