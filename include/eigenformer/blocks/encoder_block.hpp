@@ -1,0 +1,87 @@
+#pragma once
+/// @file
+/// Encoder block: self-attention and a feed-forward network, each with a residual connection
+/// and a norm, placed before (pre-norm, GPT-2 / `norm_first=True`) or after (post-norm, BERT,
+/// the original Transformer) the sub-layer.
+///     x: [tokens, d_model] (packed, offsets) -> out: [tokens, d_model]
+
+#include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/kernels/kernels.hpp>
+
+#include <span>
+#include <string>
+#include <utility>
+
+namespace eigenformer::blocks {
+
+/// h = x + attn(norm1(x)); out = h + ffn(norm2(h)).
+struct pre_norm {};
+/// h = norm1(x + attn(x)); out = norm2(h + ffn(h)).
+struct post_norm {};
+
+/// Encoder block. @p Attention is an attention variant (attention::softmax_attention, ...),
+/// @p Ffn a feed-forward type (ffn::dense_ffn<...>, ffn::swiglu, ...), @p Norm ops::layer_norm or
+/// ops::rms_norm, @p Placement pre_norm or post_norm.
+template <class Attention, class Ffn, class Norm, class Placement>
+class encoder_block {
+ public:
+  using attention_type = attention::multi_head_attention<Attention>;
+
+  /// Throws shape_error when the parts disagree on d_model.
+  encoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
+      : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
+    const index_t d = attn_.config().d_model;
+    auto check = [d](const char* what, index_t got) {
+      if (got != d) throw_error<shape_error>("blocks.encoder", what, "d_model " + std::to_string(d), std::to_string(got));
+    };
+    check("ffn d_model", ffn_.d_model());
+    check("norm1 width", norm1_.dim());
+    check("norm2 width", norm2_.dim());
+  }
+
+  index_t d_model() const noexcept { return attn_.config().d_model; }
+  attention_type& attention() noexcept { return attn_; }
+  Ffn& ffn() noexcept { return ffn_; }
+
+  /// Validates shapes (throws shape_error); forward() assumes they passed.
+  void check(const_matrix_view x, offsets_view offsets, const matrix_view& out) const {
+    const index_t d = d_model();
+    if (x.cols() != d)
+      throw_error<shape_error>("blocks.encoder", "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
+    if (out.rows() != x.rows() || out.cols() != d)
+      throw_error<shape_error>("blocks.encoder", "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
+    validate_offsets(offsets, x.rows(), "blocks.encoder");
+  }
+
+  /// out may equal x (the block works through its own scratch). ffn_width: MatFormer width (0 = all).
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
+               std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) {
+    const index_t t = x.rows(), d = d_model();
+    matrix_view a = a_.get(t, d), h = h_.get(t, d), f = f_.get(t, d);
+    if constexpr (std::is_same_v<Placement, pre_norm>) {
+      norm1_.forward(x, a);
+      attn_.forward(as_const(a), offsets, h, key_valid);  // h = attn(norm1(x))
+      h += x;                                             // h = x + attn(norm1(x))
+      norm2_.forward(as_const(h), a);
+      ffn_.forward(as_const(a), f, ffn_width);
+      out = h + f;
+    } else {
+      attn_.forward(x, offsets, a, key_valid);
+      a += x;
+      norm1_.forward(as_const(a), h);  // h = norm1(x + attn(x))
+      ffn_.forward(as_const(h), f, ffn_width);
+      f += h;
+      norm2_.forward(as_const(f), out);
+    }
+  }
+
+ private:
+  attention_type attn_;
+  Ffn ffn_;
+  Norm norm1_, norm2_;
+  scratch_matrix a_, h_, f_;
+};
+
+}  // namespace eigenformer::blocks

@@ -1,0 +1,48 @@
+#pragma once
+/// @file
+/// Encoder stack (BERT-style): layers of one block type, then an optional final norm (pre-norm
+/// stacks such as nn.TransformerEncoder(norm=...) end with one).
+///     x: [tokens, d_model] (packed, offsets) -> out: [tokens, d_model]
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace eigenformer::models {
+
+template <class Block, class Norm>
+class encoder {
+ public:
+  /// Throws config_error for an empty stack.
+  explicit encoder(std::vector<Block> layers, std::optional<Norm> final_norm = std::nullopt)
+      : layers_(std::move(layers)), final_norm_(std::move(final_norm)) {
+    if (layers_.empty()) throw_error<config_error>("models.encoder", "layers", "at least one", "none");
+  }
+  index_t d_model() const noexcept { return layers_.front().d_model(); }
+  std::size_t size() const noexcept { return layers_.size(); }
+  Block& layer(std::size_t i) noexcept { return layers_[i]; }
+
+  /// Validates shapes (throws shape_error), then runs every layer. out may equal x.
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
+               std::span<const std::uint8_t> key_valid = {}) {
+    layers_.front().check(x, offsets, out);
+    matrix_view buf = buf_.get(x.rows(), x.cols());
+    buf = x;
+    for (auto& layer : layers_) layer.forward(as_const(buf), offsets, buf, key_valid);
+    if (final_norm_)
+      final_norm_->forward(as_const(buf), out);
+    else
+      out = buf;
+  }
+
+ private:
+  std::vector<Block> layers_;
+  std::optional<Norm> final_norm_;
+  scratch_matrix buf_;
+};
+
+}  // namespace eigenformer::models
