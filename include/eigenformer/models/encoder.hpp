@@ -38,6 +38,11 @@ class encoder {
     else
       out = buf;
   }
+  /// Same, for a mutable input view.
+  void forward(const matrix_view& x, offsets_view offsets, matrix_view out,
+               std::span<const std::uint8_t> key_valid = {}) {
+    forward(as_const(x), offsets, out, key_valid);
+  }
 
  private:
   std::vector<Block> layers_;

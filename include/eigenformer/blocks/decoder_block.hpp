@@ -1,0 +1,81 @@
+#pragma once
+/// @file
+/// Decoder block without cross-attention (GPT / LLaMA style): causal self-attention with a decode
+/// cache and a feed-forward network, residuals, pre- or post-norm. The same block runs a whole
+/// packed batch (prefill, which also fills the cache) or one token per sequence (decode).
+///     x: [tokens, d_model] -> out: [tokens, d_model]
+
+#include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/blocks/encoder_block.hpp>
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+
+#include <string>
+#include <utility>
+
+namespace eigenformer::blocks {
+
+template <class Attention, class Ffn, class Norm, class Placement>
+class decoder_block {
+ public:
+  using attention_type = attention::multi_head_attention<Attention>;
+  using cache_type = typename attention_type::cache_type;
+
+  /// Throws shape_error when the parts disagree on d_model.
+  decoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
+      : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
+    const index_t d = attn_.config().d_model;
+    auto check = [d](const char* what, index_t got) {
+      if (got != d) throw_error<shape_error>("blocks.decoder", what, "d_model " + std::to_string(d), std::to_string(got));
+    };
+    check("ffn d_model", ffn_.d_model());
+    check("norm1 width", norm1_.dim());
+    check("norm2 width", norm2_.dim());
+  }
+
+  index_t d_model() const noexcept { return attn_.config().d_model; }
+  attention_type& attention() noexcept { return attn_; }
+  cache_type make_cache(index_t batch, index_t max_positions = 0) const { return attn_.make_cache(batch, max_positions); }
+
+  /// Whole sequences without a cache (training-style forward).
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out) {
+    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); });
+  }
+  /// Whole prompts, filling @p cache (sequence i of the batch is cache sequence i).
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); });
+  }
+  /// One token per cache sequence: x, out: [cache.batch, d_model].
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
+    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); });
+  }
+
+ private:
+  template <class Attend>
+  void run(const_matrix_view x, matrix_view out, Attend&& attend) {
+    const index_t t = x.rows(), d = d_model();
+    matrix_view a = a_.get(t, d), h = h_.get(t, d), f = f_.get(t, d);
+    if constexpr (std::is_same_v<Placement, pre_norm>) {
+      norm1_.forward(x, a);
+      attend(as_const(a), h);
+      h += x;
+      norm2_.forward(as_const(h), a);
+      ffn_.forward(as_const(a), f);
+      out = h + f;
+    } else {
+      attend(x, a);
+      a += x;
+      norm1_.forward(as_const(a), h);
+      ffn_.forward(as_const(h), f);
+      f += h;
+      norm2_.forward(as_const(f), out);
+    }
+  }
+
+  attention_type attn_;
+  Ffn ffn_;
+  Norm norm1_, norm2_;
+  scratch_matrix a_, h_, f_;
+};
+
+}  // namespace eigenformer::blocks

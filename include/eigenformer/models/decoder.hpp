@@ -1,0 +1,94 @@
+#pragma once
+/// @file
+/// Decoder-only stack (GPT-style): decoder blocks, an optional final norm, and an incremental API:
+/// `prefill` runs the prompts of a batch and fills every layer's cache, `step` appends one token
+/// per sequence (sequences may be at different positions).
+///     x: [tokens, d_model] -> out: [tokens, d_model]
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace eigenformer::models {
+
+template <class Block, class Norm>
+class decoder {
+ public:
+  using cache_type = std::vector<typename Block::cache_type>;  ///< one per layer
+
+  /// Throws config_error for an empty stack.
+  explicit decoder(std::vector<Block> layers, std::optional<Norm> final_norm = std::nullopt)
+      : layers_(std::move(layers)), final_norm_(std::move(final_norm)) {
+    if (layers_.empty()) throw_error<config_error>("models.decoder", "layers", "at least one", "none");
+  }
+  index_t d_model() const noexcept { return layers_.front().d_model(); }
+  std::size_t size() const noexcept { return layers_.size(); }
+
+  /// Caches for @p batch sequences of up to @p max_positions tokens (0: the attention default).
+  cache_type make_cache(index_t batch, index_t max_positions = 0) const {
+    cache_type c;
+    c.reserve(layers_.size());
+    for (const auto& l : layers_) c.push_back(l.make_cache(batch, max_positions));
+    return c;
+  }
+
+  /// Whole sequences, no cache.
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out) {
+    check(x, out);
+    validate_offsets(offsets, x.rows(), "models.decoder");
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t) { l.forward(in, offsets, o); });
+  }
+  /// Prompts of a packed batch; fills @p cache (from make_cache with this batch size).
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    check(x, out);
+    check_cache(cache);
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) { l.prefill(in, offsets, o, cache[i]); });
+  }
+  /// One token per sequence: x, out: [batch, d_model].
+  void step(const_matrix_view x, matrix_view out, cache_type& cache) {
+    check(x, out);
+    check_cache(cache);
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) { l.decode(in, o, cache[i]); });
+  }
+
+  // The same entry points for mutable input views (`view(x)` of a non-const matrix).
+  void forward(const matrix_view& x, offsets_view offsets, matrix_view out) { forward(as_const(x), offsets, out); }
+  void prefill(const matrix_view& x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    prefill(as_const(x), offsets, out, cache);
+  }
+  void step(const matrix_view& x, matrix_view out, cache_type& cache) { step(as_const(x), out, cache); }
+
+ private:
+  void check(const_matrix_view x, const matrix_view& out) const {
+    const index_t d = d_model();
+    if (x.cols() != d)
+      throw_error<shape_error>("models.decoder", "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
+    if (out.rows() != x.rows() || out.cols() != d)
+      throw_error<shape_error>("models.decoder", "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
+  }
+  void check_cache(const cache_type& cache) const {
+    if (cache.size() != layers_.size())
+      throw_error<shape_error>("models.decoder", "cache", std::to_string(layers_.size()) + " layer caches (make_cache)",
+                               std::to_string(cache.size()));
+  }
+  template <class Fn>
+  void run(const_matrix_view x, matrix_view out, Fn&& fn) {
+    matrix_view buf = buf_.get(x.rows(), x.cols());
+    buf = x;
+    for (std::size_t i = 0; i < layers_.size(); ++i) fn(layers_[i], as_const(buf), buf, i);
+    if (final_norm_)
+      final_norm_->forward(as_const(buf), out);
+    else
+      out = buf;
+  }
+
+  std::vector<Block> layers_;
+  std::optional<Norm> final_norm_;
+  scratch_matrix buf_;
+};
+
+}  // namespace eigenformer::models
