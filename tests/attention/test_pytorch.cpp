@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/check.hpp"
+#include "../support/fixtures.hpp"
 
 #include <fstream>
 
@@ -13,40 +14,24 @@ namespace ea = eigenformer::attention;
 namespace ef = eigenformer;
 using namespace eftest;
 
-namespace {
-
-ef::matrix as_matrix(const nlohmann::json& j, ef::index_t rows, ef::index_t cols) {
-  const auto v = j.get<std::vector<float>>();
-  REQUIRE(ef::index_t(v.size()) == rows * cols);
-  return Eigen::Map<const ef::matrix>(v.data(), rows, cols);
-}
-ef::vector as_vector(const nlohmann::json& j) {
-  const auto v = j.get<std::vector<float>>();
-  return Eigen::Map<const ef::vector>(v.data(), ef::index_t(v.size()));
-}
-
-}  // namespace
-
 TEST_CASE("multi-head softmax attention matches PyTorch nn.MultiheadAttention", "[attention][pytorch]") {
-  std::ifstream in(EIGENFORMER_TEST_DATA_DIR "/mha_pytorch.json");
-  REQUIRE(in.good());
-  const auto fixture = nlohmann::json::parse(in);
+  const auto fixture = load_fixture("mha_pytorch.json");
   for (const auto& c : fixture["cases"]) {
     const ef::index_t d = c["d_model"], h = c["num_heads"], kv = c["num_kv_heads"], hd = d / h;
     ea::attention_config cfg{.d_model = d, .num_heads = h, .num_kv_heads = kv};
     ea::attention_weights w;
     // PyTorch stores Linear weights [out, in]; eigenformer multiplies x·W with W [in, out].
-    w.wq = as_matrix(c["wq"], h * hd, d).transpose();
-    w.wk = as_matrix(c["wk"], kv * hd, d).transpose();
-    w.wv = as_matrix(c["wv"], kv * hd, d).transpose();
-    w.wo = as_matrix(c["wo"], d, h * hd).transpose();
-    w.bq = as_vector(c["bq"]);
-    w.bk = as_vector(c["bk"]);
-    w.bv = as_vector(c["bv"]);
-    w.bo = as_vector(c["bo"]);
+    w.wq = fixture_matrix(c["wq"], h * hd, d).transpose();
+    w.wk = fixture_matrix(c["wk"], kv * hd, d).transpose();
+    w.wv = fixture_matrix(c["wv"], kv * hd, d).transpose();
+    w.wo = fixture_matrix(c["wo"], d, h * hd).transpose();
+    w.bq = fixture_vector(c["bq"]);
+    w.bk = fixture_vector(c["bk"]);
+    w.bv = fixture_vector(c["bv"]);
+    w.bo = fixture_vector(c["bo"]);
     std::vector<ef::index_t> offsets = {0};
     for (ef::index_t len : c["lengths"].get<std::vector<ef::index_t>>()) offsets.push_back(offsets.back() + len);
-    const ef::matrix x = as_matrix(c["x"], offsets.back(), d);
+    const ef::matrix x = fixture_matrix(c["x"], offsets.back(), d);
     ef::matrix out(x.rows(), d);
     auto compare = [&](const std::string& label, const nlohmann::json& want_json) {
       const auto want = want_json.get<std::vector<float>>();

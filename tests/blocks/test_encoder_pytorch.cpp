@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/check.hpp"
+#include "../support/fixtures.hpp"
 
 #include <fstream>
 
@@ -18,16 +19,6 @@ using namespace eftest;
 
 namespace {
 
-ef::matrix mat(const nlohmann::json& j, ef::index_t rows, ef::index_t cols) {
-  const auto v = j.get<std::vector<float>>();
-  REQUIRE(ef::index_t(v.size()) == rows * cols);
-  return Eigen::Map<const ef::matrix>(v.data(), rows, cols);
-}
-ef::vector vec(const nlohmann::json& j) {
-  const auto v = j.get<std::vector<float>>();
-  return Eigen::Map<const ef::vector>(v.data(), ef::index_t(v.size()));
-}
-
 template <class Act, class Placement>
 using block = ef::blocks::encoder_block<ea::softmax_attention, ef::ffn::dense_ffn<Act>, ef::ops::layer_norm, Placement>;
 
@@ -35,21 +26,21 @@ template <class Act, class Placement>
 block<Act, Placement> make_block(const nlohmann::json& w, ef::index_t d, ef::index_t heads, ef::index_t ff, float eps) {
   ea::attention_config cfg{.d_model = d, .num_heads = heads};
   ea::attention_weights aw;
-  const ef::matrix in_proj = mat(w["in_proj_weight"], 3 * d, d);  // [q; k; v], each [out, in]
-  const ef::vector in_bias = vec(w["in_proj_bias"]);
+  const ef::matrix in_proj = fixture_matrix(w["in_proj_weight"], 3 * d, d);  // [q; k; v], each [out, in]
+  const ef::vector in_bias = fixture_vector(w["in_proj_bias"]);
   aw.wq = in_proj.topRows(d).transpose();
   aw.wk = in_proj.middleRows(d, d).transpose();
   aw.wv = in_proj.bottomRows(d).transpose();
   aw.bq = in_bias.head(d);
   aw.bk = in_bias.segment(d, d);
   aw.bv = in_bias.tail(d);
-  aw.wo = mat(w["out_proj_weight"], d, d).transpose();
-  aw.bo = vec(w["out_proj_bias"]);
-  ef::ffn::dense_ffn<Act> ffn(ef::ops::linear(mat(w["linear1_weight"], ff, d).transpose(), vec(w["linear1_bias"])),
-                              ef::ops::linear(mat(w["linear2_weight"], d, ff).transpose(), vec(w["linear2_bias"])));
+  aw.wo = fixture_matrix(w["out_proj_weight"], d, d).transpose();
+  aw.bo = fixture_vector(w["out_proj_bias"]);
+  ef::ffn::dense_ffn<Act> ffn(ef::ops::linear(fixture_matrix(w["linear1_weight"], ff, d).transpose(), fixture_vector(w["linear1_bias"])),
+                              ef::ops::linear(fixture_matrix(w["linear2_weight"], d, ff).transpose(), fixture_vector(w["linear2_bias"])));
   return block<Act, Placement>(ea::multi_head_attention<ea::softmax_attention>(cfg, aw), std::move(ffn),
-                               ef::ops::layer_norm(vec(w["norm1_weight"]), vec(w["norm1_bias"]), eps),
-                               ef::ops::layer_norm(vec(w["norm2_weight"]), vec(w["norm2_bias"]), eps));
+                               ef::ops::layer_norm(fixture_vector(w["norm1_weight"]), fixture_vector(w["norm1_bias"]), eps),
+                               ef::ops::layer_norm(fixture_vector(w["norm2_weight"]), fixture_vector(w["norm2_bias"]), eps));
 }
 
 template <class Act, class Placement>
@@ -58,12 +49,12 @@ std::vector<float> run_case(const nlohmann::json& fx, const nlohmann::json& c) {
   const float eps = fx["eps"];
   std::vector<ef::index_t> offsets = {0};
   for (ef::index_t len : fx["lengths"].get<std::vector<ef::index_t>>()) offsets.push_back(offsets.back() + len);
-  const ef::matrix x = mat(fx["x"], offsets.back(), d);
+  const ef::matrix x = fixture_matrix(fx["x"], offsets.back(), d);
   std::vector<block<Act, Placement>> layers;
   for (const auto& w : c["layers"]) layers.push_back(make_block<Act, Placement>(w, d, heads, ff, eps));
   std::optional<ef::ops::layer_norm> final_norm;
   if (!c["final_norm"].is_null())
-    final_norm = ef::ops::layer_norm(vec(c["final_norm"]["weight"]), vec(c["final_norm"]["bias"]), eps);
+    final_norm = ef::ops::layer_norm(fixture_vector(c["final_norm"]["weight"]), fixture_vector(c["final_norm"]["bias"]), eps);
   ef::models::encoder<block<Act, Placement>, ef::ops::layer_norm> enc(std::move(layers), final_norm);
   ef::matrix out(x.rows(), d);
   enc.forward(ef::view(x), offsets, ef::view(out));
@@ -73,9 +64,7 @@ std::vector<float> run_case(const nlohmann::json& fx, const nlohmann::json& c) {
 }  // namespace
 
 TEST_CASE("encoder blocks and stack match PyTorch nn.TransformerEncoderLayer / nn.TransformerEncoder", "[blocks][pytorch]") {
-  std::ifstream in(EIGENFORMER_TEST_DATA_DIR "/encoder_pytorch.json");
-  REQUIRE(in.good());
-  const auto fx = nlohmann::json::parse(in);
+  const auto fx = load_fixture("encoder_pytorch.json");
   REQUIRE(fx["cases"].size() == 5);
   for (const auto& c : fx["cases"]) {
     const bool pre = c["norm_first"], gelu = c["activation"] == "gelu";

@@ -21,6 +21,22 @@ tables make_tables(std::size_t d, int position, double base = 10000.0) {
   }
   return t;
 }
+// The exact rotation of each pair (a, b) by the table's float cos/sin, in double; scale[i] is
+// |a·c| + |b·s| (or |b·c| + |a·s|), the magnitude the rounding error is relative to.
+void rotate_double(const std::vector<float>& xv, const tables& t, bool interleaved, std::vector<double>& want,
+                   std::vector<double>& scale) {
+  const std::size_t d = xv.size();
+  want.assign(d, 0.0);
+  scale.assign(d, 0.0);
+  for (std::size_t i = 0; i < d / 2; ++i) {
+    const std::size_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + d / 2;
+    const double a = xv[ia], b = xv[ib], c = t.cos[i], s = t.sin[i];
+    want[ia] = a * c - b * s;
+    want[ib] = b * c + a * s;
+    scale[ia] = std::abs(a * c) + std::abs(b * s);
+    scale[ib] = std::abs(b * c) + std::abs(a * s);
+  }
+}
 }  // namespace
 
 TEST_CASE("rope: both layouts, every even length and misalignment, against double", "[kernels][rope]") {
@@ -29,17 +45,8 @@ TEST_CASE("rope: both layouts, every even length and misalignment, against doubl
       const auto t = make_tables(d, 37);
       const auto xv = uniform(d, -2.0f, 2.0f, 600 + d + off);
       for (bool interleaved : {false, true}) {
-        // Exact rotation of each pair (a, b) by the table's (float) cos and sin.
-        std::vector<double> want(d);
-        std::vector<double> scale(d);
-        for (std::size_t i = 0; i < d / 2; ++i) {
-          const std::size_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + d / 2;
-          const double a = xv[ia], b = xv[ib], c = t.cos[i], s = t.sin[i];
-          want[ia] = a * c - b * s;
-          want[ib] = b * c + a * s;
-          scale[ia] = std::abs(a * c) + std::abs(b * s);
-          scale[ib] = std::abs(b * c) + std::abs(a * s);
-        }
+        std::vector<double> want, scale;
+        rotate_double(xv, t, interleaved, want, scale);
         buffer x(xv, off);
         auto r = xv;
         if (interleaved) {
@@ -83,15 +90,9 @@ TEST_CASE("rope: special values propagate the same way in both twins", "[kernels
     for (bool interleaved : {false, true}) {
       const auto t = make_tables(d, 5);
       const auto xv = with_specials(uniform(d, -2.0f, 2.0f, 900 + d), 901 + d);
-      std::vector<double> want(d), scale(d);
-      for (std::size_t i = 0; i < d / 2; ++i) {
-        const std::size_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + d / 2;
-        const double a = xv[ia], b = xv[ib], c = t.cos[i], s = t.sin[i];
-        want[ia] = double(float(a * c - b * s));
-        want[ib] = double(float(b * c + a * s));
-        scale[ia] = std::abs(a * c) + std::abs(b * s);
-        scale[ib] = std::abs(b * c) + std::abs(a * s);
-      }
+      std::vector<double> want, scale;
+      rotate_double(xv, t, interleaved, want, scale);
+      for (auto& w : want) w = double(float(w));  // rounded to float: overflow reads as inf
       auto x = xv, r = xv;
       if (interleaved) {
         k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());

@@ -6,7 +6,7 @@
 ///     x: [tokens, d_model] -> out: [tokens, d_model]
 
 #include <eigenformer/attention/multi_head.hpp>
-#include <eigenformer/blocks/encoder_block.hpp>
+#include <eigenformer/blocks/residual.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 
@@ -24,13 +24,7 @@ class decoder_block {
   /// Throws shape_error when the parts disagree on d_model.
   decoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
       : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
-    const index_t d = attn_.config().d_model;
-    auto check = [d](const char* what, index_t got) {
-      if (got != d) throw_error<shape_error>("blocks.decoder", what, "d_model " + std::to_string(d), std::to_string(got));
-    };
-    check("ffn d_model", ffn_.d_model());
-    check("norm1 width", norm1_.dim());
-    check("norm2 width", norm2_.dim());
+    detail::check_parts("blocks.decoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
   }
 
   index_t d_model() const noexcept { return attn_.config().d_model; }
@@ -53,29 +47,13 @@ class decoder_block {
  private:
   template <class Attend>
   void run(const_matrix_view x, matrix_view out, Attend&& attend) {
-    const index_t t = x.rows(), d = d_model();
-    matrix_view a = a_.get(t, d), h = h_.get(t, d), f = f_.get(t, d);
-    if constexpr (std::is_same_v<Placement, pre_norm>) {
-      norm1_.forward(x, a);
-      attend(as_const(a), h);
-      h += x;
-      norm2_.forward(as_const(h), a);
-      ffn_.forward(as_const(a), f);
-      out = h + f;
-    } else {
-      attend(x, a);
-      a += x;
-      norm1_.forward(as_const(a), h);
-      ffn_.forward(as_const(h), f);
-      f += h;
-      norm2_.forward(as_const(f), out);
-    }
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_, attend);
   }
 
   attention_type attn_;
   Ffn ffn_;
   Norm norm1_, norm2_;
-  scratch_matrix a_, h_, f_;
+  detail::block_scratch scratch_;
 };
 
 }  // namespace eigenformer::blocks

@@ -6,6 +6,7 @@
 ///     x: [tokens, d_model] (packed, offsets) -> out: [tokens, d_model]
 
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/blocks/residual.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
@@ -15,11 +16,6 @@
 #include <utility>
 
 namespace eigenformer::blocks {
-
-/// h = x + attn(norm1(x)); out = h + ffn(norm2(h)).
-struct pre_norm {};
-/// h = norm1(x + attn(x)); out = norm2(h + ffn(h)).
-struct post_norm {};
 
 /// Encoder block. @p Attention is an attention variant (attention::softmax_attention, ...),
 /// @p Ffn a feed-forward type (ffn::dense_ffn<...>, ffn::swiglu, ...), @p Norm ops::layer_norm or
@@ -32,13 +28,7 @@ class encoder_block {
   /// Throws shape_error when the parts disagree on d_model.
   encoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
       : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
-    const index_t d = attn_.config().d_model;
-    auto check = [d](const char* what, index_t got) {
-      if (got != d) throw_error<shape_error>("blocks.encoder", what, "d_model " + std::to_string(d), std::to_string(got));
-    };
-    check("ffn d_model", ffn_.d_model());
-    check("norm1 width", norm1_.dim());
-    check("norm2 width", norm2_.dim());
+    detail::check_parts("blocks.encoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
   }
 
   index_t d_model() const noexcept { return attn_.config().d_model; }
@@ -58,30 +48,15 @@ class encoder_block {
   /// out may equal x (the block works through its own scratch). ffn_width: MatFormer width (0 = all).
   void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
                std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) {
-    const index_t t = x.rows(), d = d_model();
-    matrix_view a = a_.get(t, d), h = h_.get(t, d), f = f_.get(t, d);
-    if constexpr (std::is_same_v<Placement, pre_norm>) {
-      norm1_.forward(x, a);
-      attn_.forward(as_const(a), offsets, h, key_valid);  // h = attn(norm1(x))
-      h += x;                                             // h = x + attn(norm1(x))
-      norm2_.forward(as_const(h), a);
-      ffn_.forward(as_const(a), f, ffn_width);
-      out = h + f;
-    } else {
-      attn_.forward(x, offsets, a, key_valid);
-      a += x;
-      norm1_.forward(as_const(a), h);  // h = norm1(x + attn(x))
-      ffn_.forward(as_const(h), f, ffn_width);
-      f += h;
-      norm2_.forward(as_const(f), out);
-    }
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, ffn_width, scratch_,
+                                      [&](const_matrix_view in, matrix_view o) { attn_.forward(in, offsets, o, key_valid); });
   }
 
  private:
   attention_type attn_;
   Ffn ffn_;
   Norm norm1_, norm2_;
-  scratch_matrix a_, h_, f_;
+  detail::block_scratch scratch_;
 };
 
 }  // namespace eigenformer::blocks

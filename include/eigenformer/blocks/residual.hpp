@@ -1,0 +1,63 @@
+#pragma once
+/// @file
+/// What encoder and decoder blocks share: the residual wiring of an attention sub-layer and a
+/// feed-forward sub-layer with their norms, pre- or post-norm, and the check that the parts agree
+/// on d_model.
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace eigenformer::blocks {
+
+/// h = x + attn(norm1(x)); out = h + ffn(norm2(h)).
+struct pre_norm {};
+/// h = norm1(x + attn(x)); out = norm2(h + ffn(h)).
+struct post_norm {};
+
+namespace detail {
+
+/// Throws shape_error naming the first part whose width is not d_model.
+inline void check_parts(const char* where, index_t d, index_t ffn_d, index_t norm1_d, index_t norm2_d) {
+  auto check = [&](const char* what, index_t got) {
+    if (got != d) throw_error<shape_error>(where, what, "d_model " + std::to_string(d), std::to_string(got));
+  };
+  check("ffn d_model", ffn_d);
+  check("norm1 width", norm1_d);
+  check("norm2 width", norm2_d);
+}
+
+/// Scratch of one block: three [tokens, d_model] buffers, grown once per shape.
+struct block_scratch {
+  scratch_matrix a, h, f;
+};
+
+/// Runs attention and FFN sub-layers with residuals and norms. attend(in, out) is the attention
+/// sub-layer (out must not alias in). x may equal out.
+template <class Placement, class Norm, class Ffn, class Attend>
+inline void residual_block(const_matrix_view x, matrix_view out, const Norm& norm1, const Norm& norm2, Ffn& ffn,
+                           index_t ffn_width, block_scratch& s, Attend&& attend) {
+  const index_t t = x.rows(), d = x.cols();
+  matrix_view a = s.a.get(t, d), h = s.h.get(t, d), f = s.f.get(t, d);
+  if constexpr (std::is_same_v<Placement, pre_norm>) {
+    norm1.forward(x, a);
+    attend(as_const(a), h);  // h = attn(norm1(x))
+    h += x;
+    norm2.forward(as_const(h), a);
+    ffn.forward(as_const(a), f, ffn_width);
+    out = h + f;
+  } else {
+    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm or post_norm");
+    attend(x, a);
+    a += x;
+    norm1.forward(as_const(a), h);  // h = norm1(x + attn(x))
+    ffn.forward(as_const(h), f, ffn_width);
+    f += h;
+    norm2.forward(as_const(f), out);
+  }
+}
+
+}  // namespace detail
+}  // namespace eigenformer::blocks
