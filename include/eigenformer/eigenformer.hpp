@@ -4,6 +4,7 @@
 /// the library's own headers never do (they include exactly what they use).
 
 #include <eigenformer/attention.hpp>
+#include <eigenformer/blocks/decoder_block.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
 #include <eigenformer/core/config.hpp>
 #include <eigenformer/core/cpu_features.hpp>
@@ -11,7 +12,9 @@
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/ffn/ffn.hpp>
+#include <eigenformer/ffn/moe.hpp>
 #include <eigenformer/kernels/kernels.hpp>
+#include <eigenformer/models/decoder.hpp>
 #include <eigenformer/models/encoder.hpp>
 #include <eigenformer/ops/activation.hpp>
 #include <eigenformer/ops/linear.hpp>
