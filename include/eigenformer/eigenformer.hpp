@@ -16,6 +16,7 @@
 #include <eigenformer/kernels/kernels.hpp>
 #include <eigenformer/models/decoder.hpp>
 #include <eigenformer/models/encoder.hpp>
+#include <eigenformer/models/encoder_decoder.hpp>
 #include <eigenformer/ops/activation.hpp>
 #include <eigenformer/ops/linear.hpp>
 #include <eigenformer/ops/norm.hpp>

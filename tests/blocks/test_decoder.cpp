@@ -15,7 +15,7 @@ using namespace eftest;
 namespace {
 
 template <class Attention, class Ffn, class Norm>
-using block = ef::blocks::decoder_block<Attention, Ffn, Norm, ef::blocks::pre_norm>;
+using block = ef::blocks::decoder_block<Attention, ef::blocks::no_cross_attention, Ffn, Norm, ef::blocks::pre_norm>;
 
 template <class Stack>
 void check_incremental(const std::string& label, Stack& stack, ef::index_t d) {

@@ -25,22 +25,8 @@ using block = ef::blocks::encoder_block<ea::softmax_attention, ef::ffn::dense_ff
 template <class Act, class Placement>
 block<Act, Placement> make_block(const nlohmann::json& w, ef::index_t d, ef::index_t heads, ef::index_t ff, float eps) {
   ea::attention_config cfg{.d_model = d, .num_heads = heads};
-  ea::attention_weights aw;
-  const ef::matrix in_proj = fixture_matrix(w["in_proj_weight"], 3 * d, d);  // [q; k; v], each [out, in]
-  const ef::vector in_bias = fixture_vector(w["in_proj_bias"]);
-  aw.wq = in_proj.topRows(d).transpose();
-  aw.wk = in_proj.middleRows(d, d).transpose();
-  aw.wv = in_proj.bottomRows(d).transpose();
-  aw.bq = in_bias.head(d);
-  aw.bk = in_bias.segment(d, d);
-  aw.bv = in_bias.tail(d);
-  aw.wo = fixture_matrix(w["out_proj_weight"], d, d).transpose();
-  aw.bo = fixture_vector(w["out_proj_bias"]);
-  ef::ffn::dense_ffn<Act> ffn(ef::ops::linear(fixture_matrix(w["linear1_weight"], ff, d).transpose(), fixture_vector(w["linear1_bias"])),
-                              ef::ops::linear(fixture_matrix(w["linear2_weight"], d, ff).transpose(), fixture_vector(w["linear2_bias"])));
-  return block<Act, Placement>(ea::multi_head_attention<ea::softmax_attention>(cfg, aw), std::move(ffn),
-                               ef::ops::layer_norm(fixture_vector(w["norm1_weight"]), fixture_vector(w["norm1_bias"]), eps),
-                               ef::ops::layer_norm(fixture_vector(w["norm2_weight"]), fixture_vector(w["norm2_bias"]), eps));
+  return block<Act, Placement>(ea::multi_head_attention<ea::softmax_attention>(cfg, pytorch_attention(w, d)),
+                               pytorch_ffn<Act>(w, d, ff), pytorch_norm(w, "norm1", eps), pytorch_norm(w, "norm2", eps));
 }
 
 template <class Act, class Placement>

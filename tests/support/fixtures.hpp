@@ -1,6 +1,9 @@
 #pragma once
 // Reading the JSON fixtures that tools/*.py write with PyTorch: flat float arrays into matrices.
+#include <eigenformer/attention/multi_head.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/ffn/ffn.hpp>
+#include <eigenformer/ops/norm.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -24,6 +27,38 @@ inline eigenformer::matrix fixture_matrix(const nlohmann::json& j, eigenformer::
 inline eigenformer::vector fixture_vector(const nlohmann::json& j) {
   const auto v = j.get<std::vector<float>>();
   return Eigen::Map<const eigenformer::vector>(v.data(), eigenformer::index_t(v.size()));
+}
+
+/// Attention weights from PyTorch's nn.MultiheadAttention tensors (`in_proj_weight` [3d, d] holding
+/// q, k, v; `out_proj_*`), with `prefix` prepended to each name; transposed to [in, out].
+inline eigenformer::attention::attention_weights pytorch_attention(const nlohmann::json& w, eigenformer::index_t d,
+                                                                   const std::string& prefix = "") {
+  eigenformer::attention::attention_weights aw;
+  const eigenformer::matrix in_proj = fixture_matrix(w[prefix + "in_proj_weight"], 3 * d, d);
+  const eigenformer::vector in_bias = fixture_vector(w[prefix + "in_proj_bias"]);
+  aw.wq = in_proj.topRows(d).transpose();
+  aw.wk = in_proj.middleRows(d, d).transpose();
+  aw.wv = in_proj.bottomRows(d).transpose();
+  aw.bq = in_bias.head(d);
+  aw.bk = in_bias.segment(d, d);
+  aw.bv = in_bias.tail(d);
+  aw.wo = fixture_matrix(w[prefix + "out_proj_weight"], d, d).transpose();
+  aw.bo = fixture_vector(w[prefix + "out_proj_bias"]);
+  return aw;
+}
+
+/// The dense FFN of an nn.Transformer*Layer (`linear1_*`, `linear2_*`).
+template <class Act>
+eigenformer::ffn::dense_ffn<Act> pytorch_ffn(const nlohmann::json& w, eigenformer::index_t d, eigenformer::index_t ff) {
+  return eigenformer::ffn::dense_ffn<Act>(
+      eigenformer::ops::linear(fixture_matrix(w["linear1_weight"], ff, d).transpose(), fixture_vector(w["linear1_bias"])),
+      eigenformer::ops::linear(fixture_matrix(w["linear2_weight"], d, ff).transpose(), fixture_vector(w["linear2_bias"])));
+}
+
+/// LayerNorm `name` (`name_weight`, `name_bias`; `weight`, `bias` when name is empty).
+inline eigenformer::ops::layer_norm pytorch_norm(const nlohmann::json& w, const std::string& name, float epsilon) {
+  const std::string p = name.empty() ? "" : name + "_";
+  return eigenformer::ops::layer_norm(fixture_vector(w[p + "weight"]), fixture_vector(w[p + "bias"]), epsilon);
 }
 
 }  // namespace eftest

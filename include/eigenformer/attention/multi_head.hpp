@@ -139,30 +139,43 @@ class packed_attention_runner {
   void run(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
            offsets_view offsets, matrix_view attn, index_t heads, index_t kv_heads, float scale,
            std::span<const float> slopes = {}, std::span<const std::uint8_t> key_valid = {}) {
-    const index_t hd = q.cols() / heads, group = heads / kv_heads, nseq = sequence_count(offsets);
-    index_t longest = 0;
-    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, offsets[std::size_t(s + 1)] - offsets[std::size_t(s)]);
-    reserve(variant, hd, longest);
+    run(variant, q, k, v, offsets, offsets, attn, heads, kv_heads, scale, slopes, key_valid);
+  }
+
+  /// Same, with keys and values packed by their own offsets (cross-attention: sequence i of the
+  /// queries attends to sequence i of the memory). key_valid follows the key offsets.
+  void run(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
+           offsets_view q_offsets, offsets_view kv_offsets, matrix_view attn, index_t heads, index_t kv_heads,
+           float scale, std::span<const float> slopes = {}, std::span<const std::uint8_t> key_valid = {}) {
+    const index_t hd = q.cols() / heads, group = heads / kv_heads, nseq = sequence_count(q_offsets);
+    index_t longest = 0, longest_q = 0;
+    for (index_t s = 0; s < nseq; ++s) {
+      longest_q = std::max(longest_q, q_offsets[std::size_t(s + 1)] - q_offsets[std::size_t(s)]);
+      longest = std::max(longest, kv_offsets[std::size_t(s + 1)] - kv_offsets[std::size_t(s)]);
+    }
+    reserve(variant, hd, std::max(longest, longest_q));
     // A block is a few query tiles, so that even one long sequence keeps every core busy.
-    const index_t block = Variant::query_splittable ? std::max<index_t>(256, longest / 8) : std::max<index_t>(longest, 1);
+    const index_t block =
+        Variant::query_splittable ? std::max<index_t>(256, longest_q / 8) : std::max<index_t>(longest_q, 1);
     items_.clear();
     for (index_t s = 0; s < nseq; ++s) {
-      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
+      const index_t len = q_offsets[std::size_t(s + 1)] - q_offsets[std::size_t(s)];
       for (index_t h = 0; h < heads; ++h)
         for (index_t r0 = 0; r0 < len; r0 += block) items_.push_back({s, h, r0, std::min(block, len - r0)});
     }
     parallel_for_dynamic(std::ptrdiff_t(items_.size()), [&](std::ptrdiff_t i, int worker) {
       const work_item& it = items_[std::size_t(i)];
-      const index_t o = offsets[std::size_t(it.seq)], len = offsets[std::size_t(it.seq + 1)] - o;
+      const index_t o = q_offsets[std::size_t(it.seq)];
+      const index_t ko = kv_offsets[std::size_t(it.seq)], klen = kv_offsets[std::size_t(it.seq + 1)] - ko;
       const index_t kvh = it.head / group;
       head_problem p{rows(columns(q, it.head * hd, hd), o + it.row0, it.rows),
-                     rows(columns(k, kvh * hd, hd), o, len),
-                     rows(columns(v, kvh * hd, hd), o, len),
+                     rows(columns(k, kvh * hd, hd), ko, klen),
+                     rows(columns(v, kvh * hd, hd), ko, klen),
                      rows(columns(attn, it.head * hd, hd), o + it.row0, it.rows),
                      it.row0,
                      scale,
                      slopes.empty() ? 0.0f : slopes[std::size_t(it.head)],
-                     key_valid.empty() ? nullptr : key_valid.data() + o,
+                     key_valid.empty() ? nullptr : key_valid.data() + ko,
                      it.head};
       variant.prefill(p, scratch_[std::size_t(worker)]);
     });
@@ -286,6 +299,80 @@ class multi_head_attention {
   }
   void decode(const matrix_view& x, matrix_view out, cache_type& cache) { decode(as_const(x), out, cache); }
 
+  /// Cross-attention over a packed batch (encoder-decoder): queries from x ([tokens, d_model],
+  /// packed by q_offsets), keys and values from memory ([memory_tokens, d_model], packed by
+  /// m_offsets with as many sequences): sequence i attends to memory sequence i. Use a
+  /// bidirectional variant (softmax_attention, ...). memory_valid: empty, or one flag per memory
+  /// token (0 = padding). Throws config_error for RoPE or ALiBi, shape_error for bad shapes.
+  void forward_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                     matrix_view out, std::span<const std::uint8_t> memory_valid = {}) {
+    check_cross(x, q_offsets, memory, m_offsets, out);
+    if (!memory_valid.empty() && index_t(memory_valid.size()) != memory.rows())
+      throw_error<shape_error>("attention.cross", "memory_valid mask", format_shape({memory.rows()}),
+                               format_shape({index_t(memory_valid.size())}));
+    project_q(x);
+    project_kv(memory);
+    runner_.run(variant_, as_const(q_()), as_const(k_()), as_const(v_()), q_offsets, m_offsets, attn_(), cfg_.num_heads,
+                cfg_.kv_heads(), cfg_.effective_scale(), {}, memory_valid);
+    finish(x, out);
+  }
+
+  /// Decode-time cross-attention state: the memory's keys and values, projected once per
+  /// sequence (cache sequence i holds memory sequence i).
+  cache_type make_cross_cache(const_matrix_view memory, offsets_view m_offsets) {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    const char* where = "attention.cross";
+    if (memory.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "memory", format_shape({memory.rows(), cfg_.d_model}),
+                               format_shape({memory.rows(), memory.cols()}));
+    validate_offsets(m_offsets, memory.rows(), where);
+    if (cfg_.position != positional::none)
+      throw_error<config_error>(where, "position", "none for cross-attention", "rope or alibi");
+    const index_t nseq = sequence_count(m_offsets), hd = cfg_.dim();
+    index_t longest = 1;
+    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, m_offsets[std::size_t(s + 1)] - m_offsets[std::size_t(s)]);
+    cache_type cache = make_cache(nseq, longest);
+    project_kv(memory);
+    const const_matrix_view k = as_const(k_()), v = as_const(v_());
+    for (index_t s = 0; s < nseq; ++s) {
+      const index_t o = m_offsets[std::size_t(s)], len = m_offsets[std::size_t(s + 1)] - o;
+      for (index_t h = 0; h < cfg_.kv_heads(); ++h)
+        variant_.fill_state(cache.state(s, h), rows(columns(k, h * hd, hd), o, len), rows(columns(v, h * hd, hd), o, len));
+      cache.lengths[std::size_t(s)] = len;
+    }
+    return cache;
+  }
+
+  /// One query per sequence against its memory: x, out: [cache.batch, d_model]. The cache is
+  /// read, never changed.
+  void decode_cross(const_matrix_view x, matrix_view out, const cache_type& cache) {
+    const char* where = "attention.cross";
+    if (x.rows() != cache.batch || x.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "input x", format_shape({cache.batch, cfg_.d_model}), format_shape({x.rows(), x.cols()}));
+    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    const index_t hd = cfg_.dim(), heads = cfg_.num_heads, group = heads / cfg_.kv_heads();
+    project_q(x);
+    index_t longest = 1;
+    for (auto len : cache.lengths) longest = std::max(longest, len);
+    runner_.reserve(variant_, hd, longest);
+    auto& scratch = runner_.scratch();
+    const matrix_view q = q_();
+    matrix_view attn = attn_();
+    const float scale = cfg_.effective_scale();
+    parallel_for_dynamic(std::ptrdiff_t(x.rows() * heads), [&](std::ptrdiff_t i, int worker) {
+      const index_t r = index_t(i) / heads, h = index_t(i) % heads;
+      variant_.decode(q.row(r).data() + h * hd, cache.state(r, h / group), 0, scale, 0.0f,
+                      attn.row(r).data() + h * hd, scratch[std::size_t(worker)]);
+    });
+    finish(x, out);
+  }
+  void forward_cross(const matrix_view& x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                     matrix_view out) {
+    forward_cross(as_const(x), q_offsets, memory, m_offsets, out);
+  }
+  void decode_cross(const matrix_view& x, matrix_view out, const cache_type& cache) { decode_cross(as_const(x), out, cache); }
+
  private:
   using scratch_type = typename Variant::scratch_type;
 
@@ -337,6 +424,28 @@ class multi_head_attention {
     variant_.check_sequence_length(longest);
   }
 
+  void check_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                   const matrix_view& out) const {
+    const char* where = "attention.cross";
+    if (cfg_.position != positional::none)
+      throw_error<config_error>(where, "position", "none for cross-attention", "rope or alibi");
+    if (x.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "input x", format_shape({x.rows(), cfg_.d_model}), format_shape({x.rows(), x.cols()}));
+    if (memory.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "memory", format_shape({memory.rows(), cfg_.d_model}),
+                               format_shape({memory.rows(), memory.cols()}));
+    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
+      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    validate_offsets(q_offsets, x.rows(), where);
+    validate_offsets(m_offsets, memory.rows(), where);
+    if (sequence_count(q_offsets) != sequence_count(m_offsets))
+      throw_error<shape_error>(where, "memory sequences", std::to_string(sequence_count(q_offsets)) + " (one per query sequence)",
+                               std::to_string(sequence_count(m_offsets)));
+    index_t longest = 0;
+    for (std::size_t s = 0; s + 1 < m_offsets.size(); ++s) longest = std::max(longest, m_offsets[s + 1] - m_offsets[s]);
+    variant_.check_sequence_length(longest);
+  }
+
   template <class State>
   static index_t capacity_of(const State& st) {
     if constexpr (requires { st.capacity(); }) return st.capacity();
@@ -352,23 +461,31 @@ class multi_head_attention {
 
   // Views of the scratch of the current call (tokens_ rows).
   matrix_view q_() noexcept { return q_buf_.view(tokens_, cfg_.num_heads * cfg_.dim()); }
-  matrix_view k_() noexcept { return k_buf_.view(tokens_, cfg_.kv_heads() * cfg_.dim()); }
-  matrix_view v_() noexcept { return v_buf_.view(tokens_, cfg_.kv_heads() * cfg_.dim()); }
+  matrix_view k_() noexcept { return k_buf_.view(kv_tokens_, cfg_.kv_heads() * cfg_.dim()); }
+  matrix_view v_() noexcept { return v_buf_.view(kv_tokens_, cfg_.kv_heads() * cfg_.dim()); }
   matrix_view attn_() noexcept { return attn_buf_.view(tokens_, cfg_.num_heads * cfg_.dim()); }
 
   /// Q = x·Wq + bq, K, V likewise, into the scratch (grown once per shape).
   void project(const_matrix_view x) {
+    project_q(x);
+    project_kv(x);
+  }
+  void project_q(const_matrix_view x) {
     const index_t t = x.rows(), hd = cfg_.dim();
     tokens_ = t;
     matrix_view q = q_buf_.get(t, cfg_.num_heads * hd);
-    matrix_view k = k_buf_.get(t, cfg_.kv_heads() * hd);
-    matrix_view v = v_buf_.get(t, cfg_.kv_heads() * hd);
     attn_buf_.get(t, cfg_.num_heads * hd);
     q.noalias() = x * w_.wq;
+    if (cfg_.qkv_bias) q.rowwise() += w_.bq.transpose();
+  }
+  void project_kv(const_matrix_view x) {
+    const index_t t = x.rows(), hd = cfg_.dim();
+    kv_tokens_ = t;
+    matrix_view k = k_buf_.get(t, cfg_.kv_heads() * hd);
+    matrix_view v = v_buf_.get(t, cfg_.kv_heads() * hd);
     k.noalias() = x * w_.wk;
     v.noalias() = x * w_.wv;
     if (cfg_.qkv_bias) {
-      q.rowwise() += w_.bq.transpose();
       k.rowwise() += w_.bk.transpose();
       v.rowwise() += w_.bv.transpose();
     }
@@ -497,7 +614,7 @@ class multi_head_attention {
   std::vector<float> slopes_;
   // Scratch, grown once per shape and reused.
   scratch_matrix q_buf_, k_buf_, v_buf_, attn_buf_, g_buf_, part_acc_buf_;
-  index_t tokens_ = 0;
+  index_t tokens_ = 0, kv_tokens_ = 0;
   packed_attention_runner<Variant> runner_;
   std::vector<decode_partial> parts_;
 };

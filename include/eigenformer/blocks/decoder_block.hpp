@@ -1,9 +1,10 @@
 #pragma once
 /// @file
-/// Decoder block without cross-attention (GPT / LLaMA style): causal self-attention with a decode
-/// cache and a feed-forward network, residuals, pre- or post-norm. The same block runs a whole
-/// packed batch (prefill, which also fills the cache) or one token per sequence (decode).
-///     x: [tokens, d_model] -> out: [tokens, d_model]
+/// Decoder block: causal self-attention with a decode cache, optional cross-attention over an
+/// encoder's output (its keys and values computed once per sequence), and a feed-forward network,
+/// each with a residual and a norm, pre- or post-norm. The same block runs a whole packed batch
+/// (forward; prefill, which also fills the cache) or one token per sequence (decode).
+///     x: [tokens, d_model] -> out: [tokens, d_model]; memory: [memory_tokens, d_model]
 
 #include <eigenformer/attention/multi_head.hpp>
 #include <eigenformer/blocks/residual.hpp>
@@ -11,48 +12,111 @@
 #include <eigenformer/core/tensor.hpp>
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace eigenformer::blocks {
 
-template <class Attention, class Ffn, class Norm, class Placement>
+/// The CrossAttention argument of a decoder block without cross-attention (GPT, LLaMA).
+struct no_cross_attention {
+  using cache_type = no_cross_attention;
+};
+
+template <class SelfAttention, class CrossAttention, class Ffn, class Norm, class Placement>
 class decoder_block {
  public:
-  using attention_type = attention::multi_head_attention<Attention>;
+  static constexpr bool has_cross = !std::is_same_v<CrossAttention, no_cross_attention>;
+  using attention_type = attention::multi_head_attention<SelfAttention>;
   using cache_type = typename attention_type::cache_type;
+  using cross_type = std::conditional_t<has_cross, attention::multi_head_attention<CrossAttention>, no_cross_attention>;
 
-  /// Throws shape_error when the parts disagree on d_model.
+  /// Without cross-attention. Throws shape_error when the parts disagree on d_model.
   decoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
+    requires(!has_cross)
       : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
     detail::check_parts("blocks.decoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+  }
+  /// With cross-attention (norm2 belongs to the cross-attention sub-layer, norm3 to the FFN).
+  decoder_block(attention_type attn, cross_type cross, Ffn ffn, Norm norm1, Norm norm2, Norm norm3)
+    requires(has_cross)
+      : attn_(std::move(attn)), cross_(std::move(cross)), ffn_(std::move(ffn)), norm1_(std::move(norm1)),
+        norm2_(std::move(norm2)), norm3_(std::move(norm3)) {
+    detail::check_parts("blocks.decoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+    detail::check_parts("blocks.decoder", d_model(), cross_.config().d_model, norm3_.dim(), norm3_.dim());
   }
 
   index_t d_model() const noexcept { return attn_.config().d_model; }
   attention_type& attention() noexcept { return attn_; }
   cache_type make_cache(index_t batch, index_t max_positions = 0) const { return attn_.make_cache(batch, max_positions); }
 
-  /// Whole sequences without a cache (training-style forward).
-  void forward(const_matrix_view x, offsets_view offsets, matrix_view out) {
-    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); });
+  // ----- without cross-attention
+  /// Whole sequences without a cache.
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); });
   }
   /// Whole prompts, filling @p cache (sequence i of the batch is cache sequence i).
-  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
-    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); });
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); });
   }
   /// One token per cache sequence: x, out: [cache.batch, d_model].
-  void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
-    run(x, out, [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); });
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); });
+  }
+
+  // ----- with cross-attention
+  using cross_cache_type = typename cross_type::cache_type;
+
+  /// Whole target sequences against their memory (packed by m_offsets, one per target sequence).
+  void forward(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
+               matrix_view out)
+    requires(has_cross)
+  {
+    detail::residual_block3<Placement>(
+        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); },
+        [&](const_matrix_view a, matrix_view h) { cross_.forward_cross(a, offsets, memory, m_offsets, h); });
+  }
+  /// The memory's keys and values for decoding, computed once.
+  cross_cache_type make_cross_cache(const_matrix_view memory, offsets_view m_offsets)
+    requires(has_cross)
+  {
+    return cross_.make_cross_cache(memory, m_offsets);
+  }
+  /// Prompts of the target side, filling the self-attention cache.
+  void prefill(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
+               matrix_view out, cache_type& cache)
+    requires(has_cross)
+  {
+    detail::residual_block3<Placement>(
+        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); },
+        [&](const_matrix_view a, matrix_view h) { cross_.forward_cross(a, offsets, memory, m_offsets, h); });
+  }
+  /// One target token per sequence against the cached memory.
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache, const cross_cache_type& cross_cache)
+    requires(has_cross)
+  {
+    detail::residual_block3<Placement>(
+        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); },
+        [&](const_matrix_view a, matrix_view h) { cross_.decode_cross(a, h, cross_cache); });
   }
 
  private:
-  template <class Attend>
-  void run(const_matrix_view x, matrix_view out, Attend&& attend) {
-    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_, attend);
-  }
-
   attention_type attn_;
+  [[no_unique_address]] cross_type cross_;
   Ffn ffn_;
   Norm norm1_, norm2_;
+  [[no_unique_address]] std::conditional_t<has_cross, Norm, no_cross_attention> norm3_;
   detail::block_scratch scratch_;
 };
 

@@ -59,5 +59,36 @@ inline void residual_block(const_matrix_view x, matrix_view out, const Norm& nor
   }
 }
 
+/// Three sub-layers (decoder with cross-attention): self-attention, cross-attention, FFN, each
+/// with its norm and residual, pre- or post-norm.
+template <class Placement, class Norm, class Ffn, class AttendSelf, class AttendCross>
+inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& norm1, const Norm& norm2,
+                            const Norm& norm3, Ffn& ffn, block_scratch& s, AttendSelf&& self, AttendCross&& cross) {
+  const index_t t = x.rows(), d = x.cols();
+  matrix_view a = s.a.get(t, d), h = s.h.get(t, d), f = s.f.get(t, d);
+  if constexpr (std::is_same_v<Placement, pre_norm>) {
+    norm1.forward(x, a);
+    self(as_const(a), h);
+    h += x;  // h = x + self(norm1(x))
+    norm2.forward(as_const(h), a);
+    cross(as_const(a), f);
+    h += f;  // h += cross(norm2(h))
+    norm3.forward(as_const(h), a);
+    ffn.forward(as_const(a), f, 0);
+    out = h + f;
+  } else {
+    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm or post_norm");
+    self(x, a);
+    a += x;
+    norm1.forward(as_const(a), h);  // h = norm1(x + self(x))
+    cross(as_const(h), f);
+    f += h;
+    norm2.forward(as_const(f), a);  // a = norm2(h + cross(h))
+    ffn.forward(as_const(a), f, 0);
+    f += a;
+    norm3.forward(as_const(f), out);
+  }
+}
+
 }  // namespace detail
 }  // namespace eigenformer::blocks
