@@ -1,0 +1,59 @@
+// Times a BERT-base-shaped encoder (random weights, post-norm, GELU, d_model 768, 12 heads, FFN
+// 3072) over one sequence and prints the median milliseconds; bench/compare_pytorch.py runs it
+// beside PyTorch in the same script.
+//   bench_encoder_timing [--layers 12] [--seq 128] [--threads 1] [--reps 10]
+#include <eigenformer/eigenformer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ef = eigenformer;
+namespace ea = eigenformer::attention;
+
+int main(int argc, char** argv) {
+  long layers = 12, seq = 128, threads = 1, reps = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    const long v = std::strtol(argv[i + 1], nullptr, 10);
+    if (a == "--layers") layers = v;
+    else if (a == "--seq") seq = v;
+    else if (a == "--threads") threads = v;
+    else if (a == "--reps") reps = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (layers < 1 || seq < 1 || threads < 1 || reps < 1) {
+    std::fprintf(stderr, "all options must be >= 1\n");
+    return 2;
+  }
+  ef::set_num_threads(int(threads));
+  constexpr ef::index_t d = 768, ff = 3072;
+  using ffn = ef::ffn::dense_ffn<ef::ops::gelu_erf>;
+  using layer = ef::blocks::encoder_block<ea::softmax_attention, ffn, ef::ops::layer_norm, ef::blocks::post_norm>;
+  ea::attention_config cfg{.d_model = d, .num_heads = 12};
+  std::vector<layer> stack;
+  for (long l = 0; l < layers; ++l)
+    stack.emplace_back(ea::multi_head_attention<ea::softmax_attention>(cfg, ea::attention_weights::random(cfg, unsigned(l))),
+                       ffn::random(d, ff), ef::ops::layer_norm::identity(d), ef::ops::layer_norm::identity(d));
+  ef::models::encoder<layer, ef::ops::layer_norm> enc(std::move(stack));
+  const ef::matrix x = ef::matrix::Random(seq, d);
+  ef::matrix out(seq, d);
+  const std::vector<ef::index_t> offsets = {0, seq};
+  enc.forward(ef::view(x), offsets, ef::view(out));  // warm-up: scratch grows once
+  std::vector<double> ms;
+  for (long r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    enc.forward(ef::view(x), offsets, ef::view(out));
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%.3f\n", ms[ms.size() / 2]);
+  return out.allFinite() ? 0 : 1;
+}
