@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/setup-deps.sh
+# Let ccache reuse objects compiled in another checkout of the repository (CI clones into a new
+# folder): paths under the repository are hashed relative to it.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 presets=("$@")
 [ ${#presets[@]} -eq 0 ] && presets=(release)
 for preset in "${presets[@]}"; do

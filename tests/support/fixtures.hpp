@@ -8,14 +8,21 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
 
 namespace eftest {
 
+/// tests/data/<name>. CTest passes the folder in the environment (EIGENFORMER_TEST_DATA_DIR) rather
+/// than as a compile definition, so that compiler caches hit across checkouts in other folders.
 inline nlohmann::json load_fixture(const std::string& name) {
-  std::ifstream in(std::string(EIGENFORMER_TEST_DATA_DIR) + "/" + name);
+  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
+  INFO("set EIGENFORMER_TEST_DATA_DIR to the repository's tests/data (ctest does)");
+  REQUIRE(dir != nullptr);
+  std::ifstream in(std::string(dir) + "/" + name);
+  INFO("fixture " << dir << "/" << name);
   REQUIRE(in.good());
   return nlohmann::json::parse(in);
 }
