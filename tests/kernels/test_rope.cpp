@@ -37,6 +37,16 @@ void rotate_double(const std::vector<float>& xv, const tables& t, bool interleav
     scale[ib] = std::abs(b * c) + std::abs(a * s);
   }
 }
+// The simd kernel on `simd_x` and its ref twin on `ref_x`, same layout and tables.
+void rotate_twins(float* simd_x, float* ref_x, std::size_t d, const tables& t, bool interleaved) {
+  if (interleaved) {
+    k::simd::rope_interleaved(simd_x, d, t.cos.data(), t.sin.data());
+    k::ref::rope_interleaved(ref_x, d, t.cos.data(), t.sin.data());
+  } else {
+    k::simd::rope_half(simd_x, d, t.cos.data(), t.sin.data());
+    k::ref::rope_half(ref_x, d, t.cos.data(), t.sin.data());
+  }
+}
 }  // namespace
 
 TEST_CASE("rope: both layouts, every even length and misalignment, against double", "[kernels][rope]") {
@@ -49,13 +59,7 @@ TEST_CASE("rope: both layouts, every even length and misalignment, against doubl
         rotate_double(xv, t, interleaved, want, scale);
         buffer x(xv, off);
         auto r = xv;
-        if (interleaved) {
-          k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());
-          k::ref::rope_interleaved(r.data(), d, t.cos.data(), t.sin.data());
-        } else {
-          k::simd::rope_half(x.data(), d, t.cos.data(), t.sin.data());
-          k::ref::rope_half(r.data(), d, t.cos.data(), t.sin.data());
-        }
+        rotate_twins(x.data(), r.data(), d, t, interleaved);
         // Two products and a sum: at most 1.5 ulp of the larger product each (1 when fused).
         const auto tol = [&](std::size_t i) { return 2.0 * eps * scale[i]; };
         const char* name = interleaved ? "rope_interleaved" : "rope_half";
@@ -94,13 +98,7 @@ TEST_CASE("rope: special values propagate the same way in both twins", "[kernels
       rotate_double(xv, t, interleaved, want, scale);
       for (auto& w : want) w = double(float(w));  // rounded to float: overflow reads as inf
       auto x = xv, r = xv;
-      if (interleaved) {
-        k::simd::rope_interleaved(x.data(), d, t.cos.data(), t.sin.data());
-        k::ref::rope_interleaved(r.data(), d, t.cos.data(), t.sin.data());
-      } else {
-        k::simd::rope_half(x.data(), d, t.cos.data(), t.sin.data());
-        k::ref::rope_half(r.data(), d, t.cos.data(), t.sin.data());
-      }
+      rotate_twins(x.data(), r.data(), d, t, interleaved);
       const auto tol = [&](std::size_t i) { return 2.0 * eps * scale[i] + 1e-45; };
       const std::string label = std::string(interleaved ? "interleaved" : "half") + " d=" + std::to_string(d);
       require_close("simd rope specials " + label, x, want, tol);
