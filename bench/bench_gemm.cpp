@@ -6,12 +6,15 @@
 // GFLOP/s counts 2·M·N·K per product.
 //
 //   build/release/bench/bench_gemm --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/xsimd_compat.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -63,6 +66,118 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
   b->UseRealTime();
 }
 BENCHMARK(eigen_gemm)->Apply(gemm_shapes);
+
+// kernels::simd::gemm on weights packed once, threads splitting the column panels (what
+// ops::linear runs).
+void packed_gemm(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0), kk = s.range(1), n = s.range(2);
+  const int threads = static_cast<int>(s.range(3));
+  eigenformer::set_num_threads(threads);
+  matrix a = matrix::Random(m, kk), b = matrix::Random(kk, n), c(m, n);
+  const k::packed_matrix bp(b.data(), n, std::size_t(kk), std::size_t(n));
+  const k::gemm_args g{a.data(), kk, std::size_t(m), std::size_t(kk), std::size_t(n), &bp, nullptr, c.data(), n};
+  const auto panels = std::ptrdiff_t(k::gemm_panels(std::size_t(n)));
+  for (auto _ : s) {
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm(g, std::size_t(lo), std::size_t(hi));
+    });
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m * n * kk) * 1e-9,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+  s.counters["threads"] = eigenformer::num_threads();
+  eigenformer::set_num_threads(1);
+}
+BENCHMARK(packed_gemm)->Apply(gemm_shapes);
+
+// Read bandwidth from memory: a simd sum over 512 MiB (far beyond the last-level cache), the
+// threads splitting the buffer. Bytes/s is the figure; the decode GEMV below is compared with it.
+void read_bandwidth(benchmark::State& s) {
+  const int threads = static_cast<int>(s.range(0));
+  eigenformer::set_num_threads(threads);
+  const std::size_t n = std::size_t(128) << 20;
+  std::vector<float> buf(n, 1.0f);
+  constexpr std::size_t W = fbatch::size;
+  for (auto _ : s) {
+    float total = 0.0f;
+    eigenformer::parallel_for(0, std::ptrdiff_t(n / (64 * 1024)), 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      fbatch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+      for (std::size_t i = std::size_t(lo) * 65536; i < std::size_t(hi) * 65536; i += 4 * W) {
+        a0 += fbatch::load_aligned(buf.data() + i);
+        a1 += fbatch::load_aligned(buf.data() + i + W);
+        a2 += fbatch::load_aligned(buf.data() + i + 2 * W);
+        a3 += fbatch::load_aligned(buf.data() + i + 3 * W);
+      }
+      benchmark::DoNotOptimize(eigenformer::kernels::compat::reduce_sum((a0 + a1) + (a2 + a3)));
+    });
+    benchmark::DoNotOptimize(total);
+  }
+  s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(n * sizeof(float)));
+  eigenformer::set_num_threads(1);
+}
+BENCHMARK(read_bandwidth)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+// Decode-shaped products (1..8 rows) on weights that do not fit in cache: a ring of 24 packed
+// 768×3072 matrices (226 MB, the FFN up-projections of two BERT-base stacks), one product per
+// iteration, so every weight byte comes from memory as it does for a real decode step.
+// Bytes/s counts the packed weight bytes read; compare with read_bandwidth at the same threads.
+void packed_gemv_stream(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0);
+  const int threads = static_cast<int>(s.range(1));
+  eigenformer::set_num_threads(threads);
+  constexpr std::size_t kk = 768, n = 3072, ring = 24;
+  const matrix b = matrix::Random(kk, n);
+  std::vector<k::packed_matrix> weights;
+  for (std::size_t i = 0; i < ring; ++i) weights.emplace_back(b.data(), std::ptrdiff_t(n), kk, n);
+  matrix a = matrix::Random(m, kk), c(m, n);
+  const auto panels = std::ptrdiff_t(k::gemm_panels(n));
+  std::size_t next = 0;
+  for (auto _ : s) {
+    const k::gemm_args g{a.data(), kk, std::size_t(m), kk, n, &weights[next], nullptr, c.data(), n};
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm(g, std::size_t(lo), std::size_t(hi));
+    });
+    next = (next + 1) % ring;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(kk * n * sizeof(float)));
+  eigenformer::set_num_threads(1);
+}
+
+// The same ring through Eigen's product (row-major [in, out] weights).
+void eigen_gemv_stream(benchmark::State& s) {
+  const auto m = s.range(0);
+  const int threads = static_cast<int>(s.range(1));
+  eigenformer::set_num_threads(threads);
+  constexpr std::size_t kk = 768, n = 3072, ring = 24;
+  std::vector<matrix> weights(ring, matrix::Random(kk, n));
+  matrix a = matrix::Random(m, kk), c(m, n);
+  std::size_t next = 0;
+  for (auto _ : s) {
+    c.noalias() = a * weights[next];
+    next = (next + 1) % ring;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(kk * n * sizeof(float)));
+  eigenformer::set_num_threads(1);
+}
+
+void gemv_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "threads"});
+  const int all = static_cast<int>(std::thread::hardware_concurrency());
+  for (int t : {1, all}) {
+    for (int m : {1, 4, 8}) b->Args({m, t});
+    if (all == 1) break;
+  }
+  b->UseRealTime();
+}
+BENCHMARK(packed_gemv_stream)->Apply(gemv_shapes);
+BENCHMARK(eigen_gemv_stream)->Apply(gemv_shapes);
 
 }  // namespace
 

@@ -48,9 +48,9 @@ TEST_CASE("dense FFN against a double reference, full and MatFormer widths", "[f
     ef::matrix out(9, 48);
     ffn.forward(ef::view(x), ef::view(out), width);
     const dmat xd = x.cast<double>();
-    const dmat h = apply_act(with_bias(xd * ffn.up().w.leftCols(m).cast<double>(), ffn.up().b, m), "gelu");
-    const dmat want = with_bias(h * ffn.down().w.topRows(m).cast<double>(), ffn.down().b, 48);
-    const dmat mag = h.cwiseAbs() * ffn.down().w.topRows(m).cast<double>().cwiseAbs();
+    const dmat h = apply_act(with_bias(xd * ffn.up().weight().leftCols(m).cast<double>(), ffn.up().bias(), m), "gelu");
+    const dmat want = with_bias(h * ffn.down().weight().topRows(m).cast<double>(), ffn.down().bias(), 48);
+    const dmat mag = h.cwiseAbs() * ffn.down().weight().topRows(m).cast<double>().cwiseAbs();
     compare("dense ffn width " + std::to_string(width), out, want, mag);
   }
 }
@@ -68,11 +68,11 @@ TEST_CASE("gated FFNs (SwiGLU, GeGLU, ReGLU, bilinear) against a double referenc
       ef::matrix out(7, 40);
       ffn.forward(ef::view(x), ef::view(out), width);
       const dmat xd = x.cast<double>();
-      const dmat g = apply_act(with_bias(xd * gate.w.leftCols(m).cast<double>(), gate.b, m), name);
-      const dmat u = with_bias(xd * up.w.leftCols(m).cast<double>(), up.b, m);
+      const dmat g = apply_act(with_bias(xd * gate.weight().leftCols(m).cast<double>(), gate.bias(), m), name);
+      const dmat u = with_bias(xd * up.weight().leftCols(m).cast<double>(), up.bias(), m);
       const dmat h = g.cwiseProduct(u);
-      const dmat want = with_bias(h * down.w.topRows(m).cast<double>(), down.b, 40);
-      compare(name + " width " + std::to_string(width), out, want, h.cwiseAbs() * down.w.topRows(m).cast<double>().cwiseAbs());
+      const dmat want = with_bias(h * down.weight().topRows(m).cast<double>(), down.bias(), 40);
+      compare(name + " width " + std::to_string(width), out, want, h.cwiseAbs() * down.weight().topRows(m).cast<double>().cwiseAbs());
     }
   };
   check(ef::ffn::swiglu{}, "silu", false);

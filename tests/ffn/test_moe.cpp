@@ -31,6 +31,7 @@ naive_result naive_moe(std::vector<expert> experts, const ef::ops::linear& route
                        bool sigmoid, bool renorm, std::optional<expert> shared) {
   const ef::index_t t = x.rows(), d = x.cols(), e = ef::index_t(experts.size());
   naive_result res{std::vector<float>(std::size_t(t * d), 0.0f), {}};
+  const ef::matrix rw = router.weight();
   for (ef::index_t r = 0; r < t; ++r) {
     const ef::matrix row = x.middleRows(r, 1);
     ef::matrix acc = ef::matrix::Zero(1, d), y(1, d);
@@ -40,7 +41,7 @@ naive_result naive_moe(std::vector<expert> experts, const ef::ops::linear& route
     std::vector<double> s(static_cast<std::size_t>(e));
     double mx = -INFINITY, z = 0.0;
     for (ef::index_t j = 0; j < e; ++j) {
-      s[std::size_t(j)] = row.row(0).cast<double>().dot(router.w.col(j).cast<double>()) + (router.b.size() ? router.b(j) : 0.0);
+      s[std::size_t(j)] = row.row(0).cast<double>().dot(rw.col(j).cast<double>()) + (router.bias().size() ? router.bias()(j) : 0.0);
       mx = std::max(mx, s[std::size_t(j)]);
     }
     for (auto& v : s) v = sigmoid ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v - mx);
@@ -108,13 +109,15 @@ TEST_CASE("MoE against a naive per-token loop", "[ffn][moe]") {
   check_moe("top-3 sigmoid + shared expert", router, 8, {3, ef::ffn::router_scoring::sigmoid, true}, true, x);
 
   // Expert 3 can never win (a huge negative bias): it receives no tokens.
-  auto starved = router;
-  starved.b(3) = -1e4f;
+  ef::vector starved_bias = router.bias();
+  starved_bias(3) = -1e4f;
+  const ef::ops::linear starved(router.weight(), starved_bias);
   check_moe("an expert with no tokens", starved, 8, {2, ef::ffn::router_scoring::softmax, true}, false, x);
   // A zero router with a bias favouring expert 5, then expert 1: every token picks the same pair.
-  ef::ops::linear same(ef::matrix::Zero(d, 8), ef::vector::Zero(8));
-  same.b(5) = 3.0f;
-  same.b(1) = 2.0f;
+  ef::vector same_bias = ef::vector::Zero(8);
+  same_bias(5) = 3.0f;
+  same_bias(1) = 2.0f;
+  const ef::ops::linear same(ef::matrix::Zero(d, 8), same_bias);
   check_moe("all tokens on the same experts", same, 8, {2, ef::ffn::router_scoring::softmax, true}, false, x,
             {0, 37, 0, 0, 0, 37, 0, 0});
   // All scores equal: ties go to the lower index, deterministically.

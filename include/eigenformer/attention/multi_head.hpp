@@ -12,6 +12,7 @@
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
+#include <eigenformer/ops/linear.hpp>
 #include <eigenformer/ops/positional.hpp>
 
 #include <Eigen/Core>
@@ -208,12 +209,18 @@ class multi_head_attention {
   /// Validates @p cfg against the variant and the weight shapes; throws config_error /
   /// shape_error naming the field or tensor.
   multi_head_attention(attention_config cfg, attention_weights w, Variant variant = Variant{})
-      : cfg_(std::move(cfg)), w_(std::move(w)), variant_(std::move(variant)) {
+      : cfg_(std::move(cfg)), variant_(std::move(variant)) {
     cfg_.validate();
     if (cfg_.position == positional::alibi && !Variant::supports_alibi)
       throw_error<config_error>("attention.config", "position", "none or rope for this attention variant",
                                 "alibi (it needs an explicit score matrix)");
-    check_weights();
+    check_weights(w);
+    // The projections are packed for the matmul kernel here, once; the matrices are not kept.
+    q_proj_ = ops::linear(w.wq, std::move(w.bq), "wq");
+    k_proj_ = ops::linear(w.wk, std::move(w.bk), "wk");
+    v_proj_ = ops::linear(w.wv, std::move(w.bv), "wv");
+    o_proj_ = ops::linear(w.wo, std::move(w.bo), "wo");
+    if (cfg_.gated) g_proj_ = ops::linear(w.wg, std::move(w.bg), "wg");
     if constexpr (requires { variant_.check_heads(index_t{}); }) variant_.check_heads(cfg_.num_heads);
     if (cfg_.position == positional::rope)
       rope_ = ops::rope_table(cfg_.dim(), cfg_.max_positions, cfg_.rope_base, cfg_.rope);
@@ -221,7 +228,23 @@ class multi_head_attention {
   }
 
   const attention_config& config() const noexcept { return cfg_; }
-  const attention_weights& weights() const noexcept { return w_; }
+  /// The weights, unpacked into the [in, out] matrices they were given as (a copy).
+  attention_weights weights() const {
+    attention_weights w;
+    w.wq = q_proj_.weight();
+    w.wk = k_proj_.weight();
+    w.wv = v_proj_.weight();
+    w.wo = o_proj_.weight();
+    w.bq = q_proj_.bias();
+    w.bk = k_proj_.bias();
+    w.bv = v_proj_.bias();
+    w.bo = o_proj_.bias();
+    if (cfg_.gated) {
+      w.wg = g_proj_.weight();
+      w.bg = g_proj_.bias();
+    }
+    return w;
+  }
   const Variant& variant() const noexcept { return variant_; }
 
   /// Attention over a packed batch, no cache. x, out: [tokens, d_model]; offsets as in
@@ -376,7 +399,7 @@ class multi_head_attention {
  private:
   using scratch_type = typename Variant::scratch_type;
 
-  void check_weights() const {
+  void check_weights(const attention_weights& w) const {
     const index_t hd = cfg_.dim(), q = cfg_.num_heads * hd, kv = cfg_.kv_heads() * hd, d = cfg_.d_model;
     auto check = [](const char* name, index_t r, index_t c, index_t er, index_t ec) {
       if (r != er || c != ec)
@@ -389,19 +412,19 @@ class multi_head_attention {
                                  en == 0 ? std::string("none (disabled in the config)") : format_shape({en}),
                                  format_shape({n}));
     };
-    check("wq", w_.wq.rows(), w_.wq.cols(), d, q);
-    check("wk", w_.wk.rows(), w_.wk.cols(), d, kv);
-    check("wv", w_.wv.rows(), w_.wv.cols(), d, kv);
-    check("wo", w_.wo.rows(), w_.wo.cols(), q, d);
-    check_vec("bq", w_.bq.size(), cfg_.qkv_bias ? q : 0);
-    check_vec("bk", w_.bk.size(), cfg_.qkv_bias ? kv : 0);
-    check_vec("bv", w_.bv.size(), cfg_.qkv_bias ? kv : 0);
-    check_vec("bo", w_.bo.size(), cfg_.out_bias ? d : 0);
+    check("wq", w.wq.rows(), w.wq.cols(), d, q);
+    check("wk", w.wk.rows(), w.wk.cols(), d, kv);
+    check("wv", w.wv.rows(), w.wv.cols(), d, kv);
+    check("wo", w.wo.rows(), w.wo.cols(), q, d);
+    check_vec("bq", w.bq.size(), cfg_.qkv_bias ? q : 0);
+    check_vec("bk", w.bk.size(), cfg_.qkv_bias ? kv : 0);
+    check_vec("bv", w.bv.size(), cfg_.qkv_bias ? kv : 0);
+    check_vec("bo", w.bo.size(), cfg_.out_bias ? d : 0);
     if (cfg_.gated) {
-      check("wg", w_.wg.rows(), w_.wg.cols(), d, cfg_.num_heads);
-      check_vec("bg", w_.bg.size(), cfg_.num_heads);
+      check("wg", w.wg.rows(), w.wg.cols(), d, cfg_.num_heads);
+      check_vec("bg", w.bg.size(), cfg_.num_heads);
     } else {
-      check("wg", w_.wg.rows(), w_.wg.cols(), 0, 0);
+      check("wg", w.wg.rows(), w.wg.cols(), 0, 0);
     }
   }
 
@@ -475,20 +498,15 @@ class multi_head_attention {
     tokens_ = t;
     matrix_view q = q_buf_.get(t, cfg_.num_heads * hd);
     attn_buf_.get(t, cfg_.num_heads * hd);
-    q.noalias() = x * w_.wq;
-    if (cfg_.qkv_bias) q.rowwise() += w_.bq.transpose();
+    q_proj_.forward(x, q);
   }
   void project_kv(const_matrix_view x) {
     const index_t t = x.rows(), hd = cfg_.dim();
     kv_tokens_ = t;
     matrix_view k = k_buf_.get(t, cfg_.kv_heads() * hd);
     matrix_view v = v_buf_.get(t, cfg_.kv_heads() * hd);
-    k.noalias() = x * w_.wk;
-    v.noalias() = x * w_.wv;
-    if (cfg_.qkv_bias) {
-      k.rowwise() += w_.bk.transpose();
-      v.rowwise() += w_.bv.transpose();
-    }
+    k_proj_.forward(x, k);
+    v_proj_.forward(x, v);
   }
 
   /// RoPE on every head of row r of q_ and k_ at position pos.
@@ -507,16 +525,14 @@ class multi_head_attention {
     matrix_view attn = attn_();
     if (cfg_.gated) {
       matrix_view g = g_buf_.get(x.rows(), cfg_.num_heads);
-      g.noalias() = x * w_.wg;
-      g.rowwise() += w_.bg.transpose();
+      g_proj_.forward(x, g);
       for (index_t r = 0; r < g.rows(); ++r) {
         kernels::active::sigmoid(g.row(r).data(), g.row(r).data(), std::size_t(cfg_.num_heads));
         for (index_t h = 0; h < cfg_.num_heads; ++h)
           kernels::active::scale(attn.row(r).data() + h * hd, g(r, h), std::size_t(hd));
       }
     }
-    out.noalias() = attn * w_.wo;
-    if (cfg_.out_bias) out.rowwise() += w_.bo.transpose();
+    o_proj_.forward(as_const(attn), out);
   }
 
   void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out,
@@ -608,7 +624,7 @@ class multi_head_attention {
   }
 
   attention_config cfg_;
-  attention_weights w_;
+  ops::linear q_proj_, k_proj_, v_proj_, o_proj_, g_proj_;
   Variant variant_;
   ops::rope_table rope_;
   std::vector<float> slopes_;

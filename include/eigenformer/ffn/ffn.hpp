@@ -54,16 +54,8 @@ class dense_ffn {
   void forward(const_matrix_view x, matrix_view out, index_t width = 0) {
     const index_t m = width == 0 ? hidden() : width;
     matrix_view h = h_.get(x.rows(), m);
-    up_.forward(x, h, m);
-    parallel_for(0, h.rows(), 16, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-      for (std::ptrdiff_t r = lo; r < hi; ++r) Activation::apply(h.row(r).data(), std::size_t(m));
-    });
-    if (m == hidden()) {
-      out.noalias() = h * down_.w;
-    } else {
-      out.noalias() = h * down_.w.topRows(m);
-    }
-    if (down_.b.size()) out.rowwise() += down_.b.transpose();
+    up_.forward<Activation>(x, h, m);  // the activation runs on each tile as it is finished
+    down_.forward(as_const(h), out, 0, m);
   }
 
  private:
@@ -71,70 +63,57 @@ class dense_ffn {
   scratch_matrix h_;
 };
 
-/// Gated linear unit FFN (Shazeer, 2020): out = (act(x·W_gate) ⊙ (x·W_up))·W_down, with W_gate
-/// and W_up fused into one [d_model, 2·hidden] matrix [gate | up] so the two run as one product.
+/// Gated linear unit FFN (Shazeer, 2020): out = (act(x·W_gate) ⊙ (x·W_up))·W_down. The
+/// activation is fused into the gate product's write-back; the product with W_up lands beside
+/// it in one [tokens, 2·m] scratch.
 template <class Activation>
 class gated_ffn {
  public:
   gated_ffn() = default;
   /// gate, up: [d_model, hidden] (biases optional, both or neither); down: [hidden, d_model].
-  gated_ffn(ops::linear gate, ops::linear up, ops::linear down) : hidden_(gate.out()), down_(std::move(down)) {
+  gated_ffn(ops::linear gate, ops::linear up, ops::linear down)
+      : gate_(std::move(gate)), up_(std::move(up)), down_(std::move(down)) {
     const char* where = "ffn.gated";
-    if (up.in() != gate.in() || up.out() != gate.out())
-      throw_error<shape_error>(where, "up projection", format_shape({gate.in(), gate.out()}),
-                               format_shape({up.in(), up.out()}));
-    if (down_.in() != hidden_ || down_.out() != gate.in())
-      throw_error<shape_error>(where, "down projection", format_shape({hidden_, gate.in()}),
+    if (up_.in() != gate_.in() || up_.out() != gate_.out())
+      throw_error<shape_error>(where, "up projection", format_shape({gate_.in(), gate_.out()}),
+                               format_shape({up_.in(), up_.out()}));
+    if (down_.in() != gate_.out() || down_.out() != gate_.in())
+      throw_error<shape_error>(where, "down projection", format_shape({gate_.out(), gate_.in()}),
                                format_shape({down_.in(), down_.out()}));
-    if ((gate.b.size() == 0) != (up.b.size() == 0))
+    if ((gate_.bias().size() == 0) != (up_.bias().size() == 0))
       throw_error<shape_error>(where, "gate/up biases", "both or neither", "only one");
-    fused_.w.resize(gate.in(), 2 * hidden_);
-    fused_.w.leftCols(hidden_) = gate.w;
-    fused_.w.rightCols(hidden_) = up.w;
-    if (gate.b.size()) {
-      fused_.b.resize(2 * hidden_);
-      fused_.b.head(hidden_) = gate.b;
-      fused_.b.tail(hidden_) = up.b;
-    }
   }
   static gated_ffn random(index_t d, index_t hidden, bool bias = false) {
     return gated_ffn(ops::linear::random(d, hidden, bias), ops::linear::random(d, hidden, bias),
                      ops::linear::random(hidden, d, bias));
   }
-  index_t d_model() const noexcept { return fused_.in(); }
-  index_t hidden() const noexcept { return hidden_; }
+  index_t d_model() const noexcept { return gate_.in(); }
+  index_t hidden() const noexcept { return gate_.out(); }
+  const ops::linear& gate() const noexcept { return gate_; }
+  const ops::linear& up() const noexcept { return up_; }
+  const ops::linear& down() const noexcept { return down_; }
 
   void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
     detail::check_ffn_io("ffn.gated", d_model(), hidden(), x, out, width);
   }
+  /// @p width: hidden units to use (0 = all). out must not alias x.
   void forward(const_matrix_view x, matrix_view out, index_t width = 0) {
-    const index_t m = width == 0 ? hidden_ : width;
+    const index_t m = width == 0 ? hidden() : width;
     matrix_view gu = gu_.get(x.rows(), 2 * m);
-    if (m == hidden_) {
-      fused_.forward(x, gu);
-    } else {  // the first m gate units and the first m up units: two products
-      gu.leftCols(m).noalias() = x * fused_.w.leftCols(m);
-      gu.rightCols(m).noalias() = x * fused_.w.middleCols(hidden_, m);
-      if (fused_.b.size()) {
-        gu.leftCols(m).rowwise() += fused_.b.head(m).transpose();
-        gu.rightCols(m).rowwise() += fused_.b.segment(hidden_, m).transpose();
-      }
-    }
+    matrix_view g = columns(gu, 0, m), u = columns(gu, m, m);
+    gate_.forward<Activation>(x, g, m);
+    up_.forward(x, u, m);
     parallel_for(0, gu.rows(), 16, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
       for (std::ptrdiff_t r = lo; r < hi; ++r) {
-        float* g = gu.row(r).data();
-        Activation::apply(g, std::size_t(m));
-        kernels::active::mul(g, g + m, g, std::size_t(m));
+        float* gr = gu.row(r).data();
+        kernels::active::mul(gr, gr + m, gr, std::size_t(m));
       }
     });
-    out.noalias() = gu.leftCols(m) * (m == hidden_ ? down_.w : down_.w.topRows(m));
-    if (down_.b.size()) out.rowwise() += down_.b.transpose();
+    down_.forward(as_const(g), out, 0, m);
   }
 
  private:
-  index_t hidden_ = 0;
-  ops::linear fused_;  ///< [d_model, 2·hidden]: gate columns, then up columns
-  ops::linear down_;
+  ops::linear gate_, up_, down_;
   scratch_matrix gu_;
 };
 
