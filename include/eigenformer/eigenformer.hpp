@@ -6,6 +6,7 @@
 #include <eigenformer/attention.hpp>
 #include <eigenformer/blocks/decoder_block.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
+#include <eigenformer/blocks/layer_choice.hpp>
 #include <eigenformer/core/config.hpp>
 #include <eigenformer/core/cpu_features.hpp>
 #include <eigenformer/core/error.hpp>

@@ -13,6 +13,7 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
 #include <eigenformer/ops/linear.hpp>
+#include <eigenformer/ops/norm.hpp>
 #include <eigenformer/ops/positional.hpp>
 
 #include <Eigen/Core>
@@ -228,6 +229,25 @@ class multi_head_attention {
   }
 
   const attention_config& config() const noexcept { return cfg_; }
+
+  /// Sub-LN: a norm over the heads' concatenated output, [num_heads·head_dim], applied before
+  /// the output projection. Throws shape_error for another width.
+  void set_sub_norm(ops::inner_norm n) {
+    const index_t w = cfg_.num_heads * cfg_.dim(), got = ops::inner_norm_dim(n);
+    if (got != 0 && got != w)
+      throw_error<shape_error>("attention.sub_norm", "width", std::to_string(w) + " (num_heads·head_dim)", std::to_string(got));
+    sub_norm_ = std::move(n);
+  }
+
+  /// Use the stack's shared scratch for Q, K, V and the heads' output (see core/tensor.hpp).
+  void use_workspace(workspace& ws) noexcept {
+    q_buf_.share(ws.attention[0]);
+    k_buf_.share(ws.attention[1]);
+    v_buf_.share(ws.attention[2]);
+    attn_buf_.share(ws.attention[3]);
+    g_buf_.share(ws.attention[4]);
+    part_acc_buf_.share(ws.attention[5]);
+  }
   /// The weights, unpacked into the [in, out] matrices they were given as (a copy).
   attention_weights weights() const {
     attention_weights w;
@@ -532,6 +552,7 @@ class multi_head_attention {
           kernels::active::scale(attn.row(r).data() + h * hd, g(r, h), std::size_t(hd));
       }
     }
+    ops::apply_inner_norm(sub_norm_, attn);
     o_proj_.forward(as_const(attn), out);
   }
 
@@ -625,6 +646,7 @@ class multi_head_attention {
 
   attention_config cfg_;
   ops::linear q_proj_, k_proj_, v_proj_, o_proj_, g_proj_;
+  ops::inner_norm sub_norm_;
   Variant variant_;
   ops::rope_table rope_;
   std::vector<float> slopes_;

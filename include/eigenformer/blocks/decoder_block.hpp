@@ -32,9 +32,17 @@ class decoder_block {
 
   /// Without cross-attention. Throws shape_error when the parts disagree on d_model.
   decoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
-    requires(!has_cross)
+    requires(!has_cross && !std::is_same_v<Placement, sub_ln>)
       : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
     detail::check_parts("blocks.decoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+  }
+  /// Sub-LN without cross-attention: also the inner norms, attn_inner [num_heads·head_dim] and
+  /// ffn_inner [hidden].
+  decoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2, Norm attn_inner, Norm ffn_inner)
+    requires(!has_cross && std::is_same_v<Placement, sub_ln>)
+      : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
+    detail::check_parts("blocks.decoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+    detail::install_sub_norms("blocks.decoder", attn_, ffn_, std::move(attn_inner), std::move(ffn_inner));
   }
   /// With cross-attention (norm2 belongs to the cross-attention sub-layer, norm3 to the FFN).
   decoder_block(attention_type attn, cross_type cross, Ffn ffn, Norm norm1, Norm norm2, Norm norm3)
@@ -47,6 +55,15 @@ class decoder_block {
 
   index_t d_model() const noexcept { return attn_.config().d_model; }
   attention_type& attention() noexcept { return attn_; }
+
+  /// Use the stack's shared scratch (stacks call this for every layer). Self- and
+  /// cross-attention run one after the other, so they share the attention slots too.
+  void use_workspace(workspace& ws) noexcept {
+    scratch_.use(ws);
+    attn_.use_workspace(ws);
+    if constexpr (has_cross) cross_.use_workspace(ws);
+    detail::share_workspace(ffn_, ws);
+  }
   cache_type make_cache(index_t batch, index_t max_positions = 0) const { return attn_.make_cache(batch, max_positions); }
 
   // ----- without cross-attention

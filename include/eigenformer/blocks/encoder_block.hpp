@@ -13,6 +13,7 @@
 
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace eigenformer::blocks {
@@ -27,8 +28,24 @@ class encoder_block {
 
   /// Throws shape_error when the parts disagree on d_model.
   encoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2)
+    requires(!std::is_same_v<Placement, sub_ln>)
       : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
     detail::check_parts("blocks.encoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+  }
+  /// Sub-LN: also the inner norms, attn_inner [num_heads·head_dim] and ffn_inner [hidden].
+  /// Throws shape_error for wrong widths.
+  encoder_block(attention_type attn, Ffn ffn, Norm norm1, Norm norm2, Norm attn_inner, Norm ffn_inner)
+    requires(std::is_same_v<Placement, sub_ln>)
+      : attn_(std::move(attn)), ffn_(std::move(ffn)), norm1_(std::move(norm1)), norm2_(std::move(norm2)) {
+    detail::check_parts("blocks.encoder", d_model(), ffn_.d_model(), norm1_.dim(), norm2_.dim());
+    detail::install_sub_norms("blocks.encoder", attn_, ffn_, std::move(attn_inner), std::move(ffn_inner));
+  }
+
+  /// Use the stack's shared scratch (stacks call this for every layer).
+  void use_workspace(workspace& ws) noexcept {
+    scratch_.use(ws);
+    attn_.use_workspace(ws);
+    detail::share_workspace(ffn_, ws);
   }
 
   index_t d_model() const noexcept { return attn_.config().d_model; }

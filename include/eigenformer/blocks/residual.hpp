@@ -6,6 +6,7 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/ops/norm.hpp>
 
 #include <string>
 #include <type_traits>
@@ -16,6 +17,13 @@ namespace eigenformer::blocks {
 struct pre_norm {};
 /// h = norm1(x + attn(x)); out = norm2(h + ffn(h)).
 struct post_norm {};
+/// Sub-LN (Wang et al., 2022, "Foundation Transformers"): pre-norm wiring, plus a norm inside
+/// each sub-layer, before the attention output projection and before the FFN down projection.
+/// Blocks with this placement take the two inner norms at construction.
+struct sub_ln {};
+
+template <class P>
+inline constexpr bool is_pre_norm_wiring = std::is_same_v<P, pre_norm> || std::is_same_v<P, sub_ln>;
 
 namespace detail {
 
@@ -32,7 +40,31 @@ inline void check_parts(const char* where, index_t d, index_t ffn_d, index_t nor
 /// Scratch of one block: three [tokens, d_model] buffers, grown once per shape.
 struct block_scratch {
   scratch_matrix a, h, f;
+  void use(workspace& ws) noexcept {
+    a.share(ws.block[0]);
+    h.share(ws.block[1]);
+    f.share(ws.block[2]);
+  }
 };
+
+/// Hands @p ws to a part that can use it (attention, dense and gated FFNs; MoE keeps its own).
+template <class Part>
+inline void share_workspace(Part& part, workspace& ws) noexcept {
+  if constexpr (requires { part.use_workspace(ws); }) part.use_workspace(ws);
+}
+
+/// Installs Sub-LN inner norms into an attention layer and an FFN.
+template <class Attention, class Ffn, class Norm>
+inline void install_sub_norms(const char* where, Attention& attn, Ffn& ffn, Norm attn_inner, Norm ffn_inner) {
+  attn.set_sub_norm(ops::inner_norm(std::move(attn_inner)));
+  if constexpr (requires { ffn.set_sub_norm(ops::inner_norm{}); }) {
+    ffn.set_sub_norm(ops::inner_norm(std::move(ffn_inner)));
+  } else {
+    (void)ffn_inner;
+    throw_error<config_error>(where, "placement", "an FFN with a sub-norm (dense or gated) for sub_ln",
+                              "an FFN without one (e.g. MoE)");
+  }
+}
 
 /// Runs attention and FFN sub-layers with residuals and norms. attend(in, out) is the attention
 /// sub-layer (out must not alias in). x may equal out.
@@ -41,7 +73,7 @@ inline void residual_block(const_matrix_view x, matrix_view out, const Norm& nor
                            index_t ffn_width, block_scratch& s, Attend&& attend) {
   const index_t t = x.rows(), d = x.cols();
   matrix_view a = s.a.get(t, d), h = s.h.get(t, d), f = s.f.get(t, d);
-  if constexpr (std::is_same_v<Placement, pre_norm>) {
+  if constexpr (is_pre_norm_wiring<Placement>) {
     norm1.forward(x, a);
     attend(as_const(a), h);  // h = attn(norm1(x))
     h += x;
@@ -49,7 +81,7 @@ inline void residual_block(const_matrix_view x, matrix_view out, const Norm& nor
     ffn.forward(as_const(a), f, ffn_width);
     out = h + f;
   } else {
-    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm or post_norm");
+    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm, post_norm or sub_ln");
     attend(x, a);
     a += x;
     norm1.forward(as_const(a), h);  // h = norm1(x + attn(x))
@@ -66,7 +98,7 @@ inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& no
                             const Norm& norm3, Ffn& ffn, block_scratch& s, AttendSelf&& self, AttendCross&& cross) {
   const index_t t = x.rows(), d = x.cols();
   matrix_view a = s.a.get(t, d), h = s.h.get(t, d), f = s.f.get(t, d);
-  if constexpr (std::is_same_v<Placement, pre_norm>) {
+  if constexpr (is_pre_norm_wiring<Placement>) {
     norm1.forward(x, a);
     self(as_const(a), h);
     h += x;  // h = x + self(norm1(x))
@@ -77,7 +109,7 @@ inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& no
     ffn.forward(as_const(a), f, 0);
     out = h + f;
   } else {
-    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm or post_norm");
+    static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm, post_norm or sub_ln");
     self(x, a);
     a += x;
     norm1.forward(as_const(a), h);  // h = norm1(x + self(x))

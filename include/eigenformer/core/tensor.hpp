@@ -12,7 +12,9 @@
 
 #include <Eigen/Core>
 
+#include <array>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -75,22 +77,56 @@ inline const_matrix_view rows(const_matrix_view x, index_t first, index_t count)
 
 /// Grow-only scratch storage handed out as matrix views: asking again for a shape no larger than
 /// one seen before allocates nothing, so forward passes reuse their buffers across calls.
+///
+/// The storage is a handle: `share(other)` makes two scratches use one buffer (the layers of a
+/// stack run one after another, so they share one workspace). A copy gets fresh, empty storage
+/// of its own, so copies of a layer never write into each other's scratch.
 class scratch_matrix {
  public:
+  scratch_matrix() = default;
+  scratch_matrix(const scratch_matrix&) : scratch_matrix() {}
+  scratch_matrix& operator=(const scratch_matrix& o) {
+    if (this != &o) buf_ = std::make_shared<std::vector<float>>();
+    return *this;
+  }
+  scratch_matrix(scratch_matrix&&) noexcept = default;
+  scratch_matrix& operator=(scratch_matrix&&) noexcept = default;
+
   /// A `[rows, cols]` view of this scratch (contents unspecified). Allocates only to grow.
   matrix_view get(index_t r, index_t c) {
     const std::size_t need = static_cast<std::size_t>(r * c);
-    if (buf_.size() < need) buf_.resize(need);
-    return matrix_view(buf_.data(), r, c, Eigen::OuterStride<>(c));
+    if (buf_->size() < need) buf_->resize(need);
+    return matrix_view(buf_->data(), r, c, Eigen::OuterStride<>(c));
   }
   /// A `[rows, cols]` view of storage already grown by get() to at least rows·cols floats.
   matrix_view view(index_t r, index_t c) noexcept {
-    return matrix_view(buf_.data(), r, c, Eigen::OuterStride<>(c));
+    return matrix_view(buf_->data(), r, c, Eigen::OuterStride<>(c));
   }
-  std::size_t capacity() const noexcept { return buf_.size(); }
+  std::size_t capacity() const noexcept { return buf_->size(); }
+  /// From now on, use @p other's buffer (and grow it when needed).
+  void share(const scratch_matrix& other) noexcept { buf_ = other.buf_; }
+  bool shares_with(const scratch_matrix& other) const noexcept { return buf_ == other.buf_; }
 
  private:
-  std::vector<float> buf_;
+  std::shared_ptr<std::vector<float>> buf_ = std::make_shared<std::vector<float>>();
+};
+
+/// The scratch buffers the layers of a stack share: a stack hands its workspace to every layer
+/// (`use_workspace`), so a 12-layer encoder holds one set of activation buffers, not twelve.
+/// Slots are named by role; a layer that runs uses them only during its own forward.
+struct workspace {
+  std::array<scratch_matrix, 3> block;      ///< residual wiring: three [tokens, d_model]
+  std::array<scratch_matrix, 6> attention;  ///< q, k, v, heads' output, gate, decode partials
+  std::array<scratch_matrix, 1> ffn;        ///< hidden activations [tokens, hidden] (2× for GLUs)
+
+  /// Bytes held by the slots now.
+  std::size_t bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& s : block) n += s.capacity();
+    for (const auto& s : attention) n += s.capacity();
+    for (const auto& s : ffn) n += s.capacity();
+    return n * sizeof(float);
+  }
 };
 
 /// Offsets of a packed batch: `{0, len0, len0 + len1, ..., total_tokens}`; sequence i is rows

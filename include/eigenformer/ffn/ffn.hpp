@@ -10,14 +10,24 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/ops/activation.hpp>
 #include <eigenformer/ops/linear.hpp>
+#include <eigenformer/ops/norm.hpp>
 
 #include <string>
 
 namespace eigenformer::ffn {
 
 namespace detail {
+inline ops::inner_norm checked_sub_norm(const char* where, index_t hidden, ops::inner_norm n) {
+  const index_t got = ops::inner_norm_dim(n);
+  if (got != 0 && got != hidden)
+    throw_error<shape_error>(where, "sub-norm width", std::to_string(hidden) + " (hidden)", std::to_string(got));
+  return n;
+}
 inline void check_ffn_io(const char* where, index_t d, index_t hidden, const_matrix_view x, const matrix_view& out,
-                         index_t width) {
+                         index_t width, bool has_sub_norm = false) {
+  if (has_sub_norm && width != 0 && width != hidden)
+    throw_error<config_error>(where, "width", "0 or " + std::to_string(hidden) + " (a sub-norm spans the whole hidden layer)",
+                              std::to_string(width));
   if (x.cols() != d)
     throw_error<shape_error>(where, "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
   if (out.rows() != x.rows() || out.cols() != d)
@@ -45,9 +55,13 @@ class dense_ffn {
   index_t hidden() const noexcept { return up_.out(); }
   const ops::linear& up() const noexcept { return up_; }
   const ops::linear& down() const noexcept { return down_; }
+  /// Use the stack's shared scratch for the hidden activations.
+  void use_workspace(workspace& ws) noexcept { h_.share(ws.ffn[0]); }
+  /// Sub-LN: a norm over the hidden activations [hidden] before the down projection.
+  void set_sub_norm(ops::inner_norm n) { sub_norm_ = detail::checked_sub_norm("ffn.dense", hidden(), std::move(n)); }
 
   void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
-    detail::check_ffn_io("ffn.dense", d_model(), hidden(), x, out, width);
+    detail::check_ffn_io("ffn.dense", d_model(), hidden(), x, out, width, ops::inner_norm_dim(sub_norm_) != 0);
   }
   /// @p width: hidden units to use (0 = all). out must not alias x. Allocates only when a larger
   /// token count than ever before comes in.
@@ -55,11 +69,13 @@ class dense_ffn {
     const index_t m = width == 0 ? hidden() : width;
     matrix_view h = h_.get(x.rows(), m);
     up_.forward<Activation>(x, h, m);  // the activation runs on each tile as it is finished
+    ops::apply_inner_norm(sub_norm_, h);
     down_.forward(as_const(h), out, 0, m);
   }
 
  private:
   ops::linear up_, down_;
+  ops::inner_norm sub_norm_;
   scratch_matrix h_;
 };
 
@@ -92,9 +108,13 @@ class gated_ffn {
   const ops::linear& gate() const noexcept { return gate_; }
   const ops::linear& up() const noexcept { return up_; }
   const ops::linear& down() const noexcept { return down_; }
+  /// Use the stack's shared scratch for the gate and up activations.
+  void use_workspace(workspace& ws) noexcept { gu_.share(ws.ffn[0]); }
+  /// Sub-LN: a norm over the gated activations [hidden] before the down projection.
+  void set_sub_norm(ops::inner_norm n) { sub_norm_ = detail::checked_sub_norm("ffn.gated", hidden(), std::move(n)); }
 
   void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
-    detail::check_ffn_io("ffn.gated", d_model(), hidden(), x, out, width);
+    detail::check_ffn_io("ffn.gated", d_model(), hidden(), x, out, width, ops::inner_norm_dim(sub_norm_) != 0);
   }
   /// @p width: hidden units to use (0 = all). out must not alias x.
   void forward(const_matrix_view x, matrix_view out, index_t width = 0) {
@@ -109,11 +129,13 @@ class gated_ffn {
         kernels::active::mul(gr, gr + m, gr, std::size_t(m));
       }
     });
+    ops::apply_inner_norm(sub_norm_, g);
     down_.forward(as_const(g), out, 0, m);
   }
 
  private:
   ops::linear gate_, up_, down_;
+  ops::inner_norm sub_norm_;
   scratch_matrix gu_;
 };
 

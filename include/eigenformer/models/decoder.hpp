@@ -24,7 +24,18 @@ class decoder {
   explicit decoder(std::vector<Block> layers, std::optional<Norm> final_norm = std::nullopt)
       : layers_(std::move(layers)), final_norm_(std::move(final_norm)) {
     if (layers_.empty()) throw_error<config_error>("models.decoder", "layers", "at least one", "none");
+    bind_workspace();
   }
+  decoder(const decoder& o) : layers_(o.layers_), final_norm_(o.final_norm_) { bind_workspace(); }
+  decoder(decoder&&) noexcept = default;
+  decoder& operator=(const decoder& o) {
+    if (this != &o) *this = decoder(o);
+    return *this;
+  }
+  decoder& operator=(decoder&&) noexcept = default;
+
+  /// Bytes of activation scratch the layers share (caches not included).
+  std::size_t workspace_bytes() const noexcept { return ws_.bytes(); }
   index_t d_model() const noexcept { return layers_.front().d_model(); }
   std::size_t size() const noexcept { return layers_.size(); }
 
@@ -74,6 +85,12 @@ class decoder {
     if (cache.size() != layers_.size())
       throw_error<shape_error>("models.decoder", "cache", std::to_string(layers_.size()) + " layer caches (make_cache)",
                                std::to_string(cache.size()));
+    if constexpr (requires { layers_.front().matches(cache.front()); }) {
+      for (std::size_t i = 0; i < layers_.size(); ++i)
+        if (!layers_[i].matches(cache[i]))
+          throw_error<shape_error>("models.decoder", "cache of layer " + std::to_string(i),
+                                   "the cache type of that layer's block", "another block's cache");
+    }
   }
   template <class Fn>
   void run(const_matrix_view x, matrix_view out, Fn&& fn) {
@@ -86,8 +103,13 @@ class decoder {
       out = buf;
   }
 
+  void bind_workspace() noexcept {
+    for (auto& l : layers_) l.use_workspace(ws_);
+  }
+
   std::vector<Block> layers_;
   std::optional<Norm> final_norm_;
+  workspace ws_;
   scratch_matrix buf_;
 };
 

@@ -21,7 +21,19 @@ class encoder {
   explicit encoder(std::vector<Block> layers, std::optional<Norm> final_norm = std::nullopt)
       : layers_(std::move(layers)), final_norm_(std::move(final_norm)) {
     if (layers_.empty()) throw_error<config_error>("models.encoder", "layers", "at least one", "none");
+    bind_workspace();
   }
+  encoder(const encoder& o) : layers_(o.layers_), final_norm_(o.final_norm_) { bind_workspace(); }
+  encoder(encoder&&) noexcept = default;
+  encoder& operator=(const encoder& o) {
+    if (this != &o) *this = encoder(o);
+    return *this;
+  }
+  encoder& operator=(encoder&&) noexcept = default;
+
+  /// Bytes of activation scratch the layers share (grown to the largest shape seen so far; the
+  /// stack's own running buffer not included).
+  std::size_t workspace_bytes() const noexcept { return ws_.bytes(); }
   index_t d_model() const noexcept { return layers_.front().d_model(); }
   std::size_t size() const noexcept { return layers_.size(); }
   Block& layer(std::size_t i) noexcept { return layers_[i]; }
@@ -45,8 +57,13 @@ class encoder {
   }
 
  private:
+  void bind_workspace() noexcept {
+    for (auto& l : layers_) l.use_workspace(ws_);
+  }
+
   std::vector<Block> layers_;
   std::optional<Norm> final_norm_;
+  workspace ws_;
   scratch_matrix buf_;
 };
 

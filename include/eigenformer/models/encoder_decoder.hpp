@@ -34,7 +34,15 @@ class encoder_decoder {
     if (layers_.front().d_model() != encoder_.d_model())
       throw_error<shape_error>("models.encoder_decoder", "decoder d_model", std::to_string(encoder_.d_model()),
                                std::to_string(layers_.front().d_model()));
+    bind_workspace();
   }
+  encoder_decoder(const encoder_decoder& o) : encoder_(o.encoder_), layers_(o.layers_), norm_(o.norm_) { bind_workspace(); }
+  encoder_decoder(encoder_decoder&&) noexcept = default;
+  encoder_decoder& operator=(const encoder_decoder& o) {
+    if (this != &o) *this = encoder_decoder(o);
+    return *this;
+  }
+  encoder_decoder& operator=(encoder_decoder&&) noexcept = default;
   index_t d_model() const noexcept { return encoder_.d_model(); }
 
   /// Whole target sequences (causal self-attention comes from the decoder blocks' variant).
@@ -95,9 +103,14 @@ class encoder_decoder {
       out = buf;
   }
 
+  void bind_workspace() noexcept {
+    for (auto& l : layers_) l.use_workspace(ws_);
+  }
+
   encoder<EncoderBlock, Norm> encoder_;
   std::vector<DecoderBlock> layers_;
   std::optional<Norm> norm_;
+  workspace ws_;  // the decoder layers' (the encoder has its own)
   scratch_matrix memory_, buf_;
   index_t memory_rows_ = 0;
 };

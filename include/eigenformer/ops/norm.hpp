@@ -6,6 +6,9 @@
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
+
+#include <type_traits>
+#include <variant>
 #include <eigenformer/kernels/kernels.hpp>
 
 #include <string>
@@ -71,5 +74,24 @@ struct rms_norm {
     });
   }
 };
+
+/// A norm some architectures put *inside* a sub-layer (Sub-LN, Wang et al. 2022 "Foundation
+/// Transformers": before the attention output projection and before the FFN down projection):
+/// none, LayerNorm or RMSNorm, chosen when the layer is built and applied in place.
+using inner_norm = std::variant<std::monostate, layer_norm, rms_norm>;
+
+/// Width of an inner norm (0 for none).
+inline index_t inner_norm_dim(const inner_norm& n) noexcept {
+  return std::visit([](const auto& v) -> index_t {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) return 0;
+    else return v.dim();
+  }, n);
+}
+/// x ← norm(x) row by row (nothing for none). x: [tokens, inner_norm_dim(n)].
+inline void apply_inner_norm(const inner_norm& n, matrix_view x) noexcept {
+  std::visit([&](const auto& v) {
+    if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) v.forward(as_const(x), x);
+  }, n);
+}
 
 }  // namespace eigenformer::ops
