@@ -49,14 +49,33 @@ def gemm(path):
         if name.startswith("fma_peak"):
             peak = b["GFLOP/s"]
             print(f"| FMA peak (register-only) | - | 1 | - | {peak:.1f} | 100% |")
+    for prefix, label in (("eigen_gemm", "Eigen GEMM"), ("packed_gemm", "eigenformer packed GEMM")):
+        for name, b in med.items():
+            if not name.startswith(prefix + "/"):
+                continue
+            args = dict(kv.split(":") for kv in name.split("/")[1:] if ":" in kv)
+            t = b["real_time"] / 1e3 if b["time_unit"] == "ns" else b["real_time"]
+            pct = f"{100 * b['GFLOP/s'] / peak:.0f}%" if peak else "-"
+            print(f"| {label} | {args['M']} x {args['K']} x {args['N']} | {args['threads']} | "
+                  f"{t:.1f} | {b['GFLOP/s']:.1f} | {pct} |")
+    bw = {}
     for name, b in med.items():
-        if not name.startswith("eigen_gemm"):
-            continue
-        args = dict(kv.split(":") for kv in name.split("/")[1:] if ":" in kv)
-        t = b["real_time"] / 1e3 if b["time_unit"] == "ns" else b["real_time"]
-        pct = f"{100 * b['GFLOP/s'] / peak:.0f}%" if peak else "-"
-        print(f"| Eigen GEMM | {args['M']} x {args['K']} x {args['N']} | {args['threads']} | "
-              f"{t:.1f} | {b['GFLOP/s']:.1f} | {pct} |")
+        if name.startswith("read_bandwidth/"):
+            bw[name.split("threads:")[1].split("/")[0]] = b["bytes_per_second"] / 1e9
+    if bw:
+        print()
+        print("| decode product (weights from memory) | rows | threads | GB/s of weights | % of read bandwidth |")
+        print("|---|---:|---:|---:|---:|")
+        for t, v in sorted(bw.items()):
+            print(f"| read bandwidth (sum over 512 MiB) | - | {t} | {v:.1f} | 100% |")
+        for prefix, label in (("packed_gemv_stream", "eigenformer packed"), ("eigen_gemv_stream", "Eigen")):
+            for name, b in med.items():
+                if not name.startswith(prefix + "/"):
+                    continue
+                args = dict(kv.split(":") for kv in name.split("/")[1:] if ":" in kv)
+                g = b["bytes_per_second"] / 1e9
+                print(f"| {label} 768 x 3072 | {args['M']} | {args['threads']} | {g:.1f} | "
+                      f"{100 * g / bw[args['threads']]:.0f}% |")
 
 
 if __name__ == "__main__":
