@@ -1,0 +1,180 @@
+#pragma once
+/// @file
+/// A Hugging Face checkpoint folder's weights: `model.safetensors`, or the shards named by
+/// `model.safetensors.index.json` (`{"weight_map": {"tensor name": "shard file", ...}}`), and a
+/// binder that hands out weights by scoped name with their shape and dtype checked, recording
+/// which tensors were used so that missing and unexpected ones are reported together.
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/safetensors.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace eigenformer::io {
+
+/// Reads a JSON file; io_error when it cannot be read, format_error when it is not JSON.
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_error<io_error>("io.json", "file", "a readable JSON file", "cannot open", path.string());
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw_error<format_error>("io.json", "content", "valid JSON", "a parse error", path.string());
+  return j;
+}
+
+/// The weights of a checkpoint folder (all shards mapped).
+class checkpoint {
+ public:
+  /// @p dir holds model.safetensors, or model.safetensors.index.json and its shards.
+  explicit checkpoint(const std::filesystem::path& dir) : dir_(dir) {
+    const auto single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
+    if (std::filesystem::exists(index)) {
+      const auto j = read_json(index);
+      const auto wm = j.find("weight_map");
+      if (wm == j.end() || !wm->is_object())
+        throw_error<format_error>("io.checkpoint", "weight_map", "an object of tensor name -> shard file",
+                                  wm == j.end() ? "nothing" : std::string(wm->type_name()), index.string());
+      std::map<std::string, std::size_t> shard_index;
+      for (auto& [name, shard] : wm->items()) {
+        if (!shard.is_string())
+          throw_error<format_error>("io.checkpoint", "weight_map entry '" + name + "'", "a shard file name",
+                                    std::string(shard.type_name()), index.string());
+        const std::string f = shard.get<std::string>();
+        if (f.find('/') != std::string::npos || f == ".." || f.empty())
+          throw_error<format_error>("io.checkpoint", "shard of '" + name + "'", "a file name in the folder", f,
+                                    index.string());
+        auto [it, fresh] = shard_index.try_emplace(f, files_.size());
+        if (fresh) files_.push_back(std::make_unique<safetensors_file>(dir / f));
+        const auto& file = *files_[it->second];
+        if (!file.find(name))
+          throw_error<format_error>("io.checkpoint", "tensor '" + name + "'", "present in its shard " + f,
+                                    "absent", index.string());
+        where_[name] = it->second;
+      }
+    } else if (std::filesystem::exists(single)) {
+      files_.push_back(std::make_unique<safetensors_file>(single));
+      for (const auto& t : files_[0]->info().tensors) where_[t.name] = 0;
+    } else {
+      throw_error<io_error>("io.checkpoint", "weights", "model.safetensors or model.safetensors.index.json",
+                            "neither", dir.string());
+    }
+  }
+
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  bool has(const std::string& name) const noexcept { return where_.count(name) != 0; }
+  /// Every tensor name, sorted.
+  std::vector<std::string> names() const {
+    std::vector<std::string> v;
+    for (const auto& [n, _] : where_) v.push_back(n);
+    return v;
+  }
+  /// The tensor @p name and its file, or {nullptr, nullptr}.
+  std::pair<const tensor_info*, const safetensors_file*> find(const std::string& name) const noexcept {
+    auto it = where_.find(name);
+    if (it == where_.end()) return {nullptr, nullptr};
+    const auto* f = files_[it->second].get();
+    return {f->find(name), f};
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<safetensors_file>> files_;
+  std::map<std::string, std::size_t> where_;
+};
+
+/// Hands out the weights of a checkpoint by name, converted to float, with shape and dtype
+/// checked (shape_error / format_error at once). A missing tensor is recorded and zeros are
+/// returned, so that `finish()` can report every missing name at once, together with the
+/// tensors nobody asked for.
+class weight_binder {
+ public:
+  /// @p prefix is prepended to every name asked for ("bert.", "transformer.", "model.", "").
+  explicit weight_binder(const checkpoint& ckpt, std::string prefix = "")
+      : state_(std::make_shared<state>(state{&ckpt, {}, {}})), prefix_(std::move(prefix)) {}
+
+  /// A binder over the same checkpoint and the same record of used and missing tensors, with
+  /// another prefix (a head stored outside the backbone's prefix, such as BERT's "cls.").
+  weight_binder scoped(std::string prefix) const {
+    weight_binder b(*this);
+    b.prefix_ = std::move(prefix);
+    return b;
+  }
+  const std::string& prefix() const noexcept { return prefix_; }
+  /// True when the tensor exists (under the prefix).
+  bool has(const std::string& name) const noexcept { return state_->ckpt->has(prefix_ + name); }
+  /// Marks a tensor (under the prefix) as known but unused: a buffer such as position_ids, or
+  /// a copy of a tied weight.
+  void ignore(const std::string& name) { state_->used.insert(prefix_ + name); }
+
+  /// Tensor @p name, which must have shape @p shape, as row-major floats.
+  std::vector<float> get(const std::string& name, std::vector<std::int64_t> shape) {
+    const std::string full = prefix_ + name;
+    std::size_t n = 1;
+    for (auto d : shape) n *= std::size_t(d);
+    auto [t, file] = state_->ckpt->find(full);
+    if (!t) {
+      state_->missing.push_back(full + " " + shape_string(shape));
+      return std::vector<float>(n, 0.0f);
+    }
+    state_->used.insert(full);
+    if (t->shape != shape)
+      throw_error<shape_error>("io.load", "tensor '" + full + "'", "shape " + shape_string(shape),
+                               shape_string(t->shape), file->path());
+    if (t->type != dtype::f32 && t->type != dtype::f16 && t->type != dtype::bf16)
+      throw_error<format_error>("io.load", "tensor '" + full + "' dtype", "F32, F16 or BF16", dtype_name(t->type),
+                                file->path());
+    std::vector<float> out(n);
+    to_float(t->type, file->data(*t), n, out.data());
+    return out;
+  }
+  /// A 2-D tensor as a row-major matrix.
+  matrix get_matrix(const std::string& name, index_t rows, index_t cols) {
+    auto v = get(name, {rows, cols});
+    matrix m(rows, cols);
+    if (m.size()) std::memcpy(m.data(), v.data(), v.size() * sizeof(float));
+    return m;
+  }
+  vector get_vector(const std::string& name, index_t n) {
+    auto v = get(name, {n});
+    vector out(n);
+    if (n) std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
+    return out;
+  }
+
+  /// Throws format_error listing the missing tensors (with the shapes expected) and the
+  /// tensors of the checkpoint that were not used, when there are any.
+  void finish() const {
+    std::vector<std::string> unexpected;
+    for (const auto& n : state_->ckpt->names())
+      if (!state_->used.count(n)) unexpected.push_back(n);
+    if (state_->missing.empty() && unexpected.empty()) return;
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (std::size_t i = 0; i < v.size() && i < 20; ++i) s += (i ? ", " : "") + v[i];
+      if (v.size() > 20) s += ", ... (" + std::to_string(v.size()) + " in all)";
+      return s.empty() ? std::string("none") : s;
+    };
+    throw_error<format_error>("io.load", "checkpoint tensors",
+                              "exactly the tensors of the model; missing: " + list(state_->missing),
+                              "unexpected: " + list(unexpected), state_->ckpt->dir().string());
+  }
+
+ private:
+  struct state {
+    const checkpoint* ckpt;
+    std::vector<std::string> missing;
+    std::set<std::string> used;
+  };
+  std::shared_ptr<state> state_;
+  std::string prefix_;
+};
+
+}  // namespace eigenformer::io

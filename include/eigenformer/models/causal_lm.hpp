@@ -1,0 +1,96 @@
+#pragma once
+/// @file
+/// What the decoder-only presets (gpt2, llama) share: token embeddings (plus learned positions
+/// for GPT-2), a decoder stack with its caches, the final norm inside the stack, and the LM head.
+///     ids [tokens] -> hidden [tokens, d] -> logits [tokens, vocab]
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/models/decoder.hpp>
+#include <eigenformer/models/hf_common.hpp>
+#include <eigenformer/ops/embedding.hpp>
+#include <eigenformer/ops/linear.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+
+namespace eigenformer::models {
+
+template <class Block, class Norm>
+class causal_lm {
+ public:
+  using stack_type = decoder<Block, Norm>;
+  using cache_type = typename stack_type::cache_type;
+
+  causal_lm(const char* where, ops::embedding tokens, std::optional<ops::embedding> positions, stack_type stack,
+            ops::linear head, index_t max_positions)
+      : where_(where), tokens_(std::move(tokens)), positions_(std::move(positions)), stack_(std::move(stack)),
+        head_(std::move(head)), max_positions_(max_positions) {}
+
+  index_t d_model() const noexcept { return tokens_.dim(); }
+  index_t vocab_size() const noexcept { return head_.out(); }
+  index_t max_positions() const noexcept { return max_positions_; }
+  const ops::embedding& token_embedding() const noexcept { return tokens_; }
+
+  /// Caches for @p batch sequences of up to @p max_positions tokens (0: the model's maximum).
+  cache_type make_cache(index_t batch, index_t max_positions = 0) const {
+    return stack_.make_cache(batch, max_positions == 0 ? max_positions_ : max_positions);
+  }
+
+  /// Hidden states of whole sequences (packed), no cache. hidden: [tokens, d].
+  void forward(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden) {
+    embed_prompts(ids, offsets, hidden);
+    if (!ids.empty()) stack_.forward(as_const(hidden), offsets, hidden);
+  }
+  /// Same, filling @p cache (one sequence per offset pair, from make_cache).
+  void prefill(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden, cache_type& cache) {
+    embed_prompts(ids, offsets, hidden);
+    stack_.prefill(as_const(hidden), offsets, hidden, cache);
+  }
+  /// One new token per sequence: ids [batch], hidden [batch, d].
+  void step(std::span<const token_id> ids, matrix_view hidden, cache_type& cache) {
+    tokens_.check_ids(ids, "token id");
+    hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
+    if (cache.empty() || cache.front().batch != index_t(ids.size()))
+      throw_error<shape_error>(where_, "tokens of the step", "one per cached sequence",
+                               std::to_string(ids.size()));
+    tokens_.lookup(ids, hidden);
+    if (positions_) {
+      for (index_t b = 0; b < index_t(ids.size()); ++b) {
+        const index_t pos = cache.front().lengths[std::size_t(b)];
+        if (pos >= positions_->vocab())
+          throw_error<shape_error>(where_, "position of sequence " + std::to_string(b),
+                                   "below " + std::to_string(positions_->vocab()) + " (max positions)", std::to_string(pos));
+        hidden.row(b) += positions_->table.row(pos);
+      }
+    }
+    stack_.step(as_const(hidden), hidden, cache);
+  }
+  /// logits = hidden · W_headᵀ: [rows, vocab].
+  void logits(const_matrix_view hidden, matrix_view out) const {
+    hf::check_output(where_, "logits", out, hidden.rows(), vocab_size());
+    head_.forward(hidden, out);
+  }
+  void logits(const matrix_view& hidden, matrix_view out) const { logits(as_const(hidden), out); }
+
+ private:
+  void embed_prompts(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden) {
+    hf::check_tokens(where_, ids, offsets, tokens_, max_positions_);
+    hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
+    tokens_.lookup(ids, hidden);
+    if (positions_)
+      for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+        for (index_t r = offsets[s]; r < offsets[s + 1]; ++r) hidden.row(r) += positions_->table.row(r - offsets[s]);
+  }
+
+  const char* where_;
+  ops::embedding tokens_;
+  std::optional<ops::embedding> positions_;
+  stack_type stack_;
+  ops::linear head_;
+  index_t max_positions_;
+};
+
+}  // namespace eigenformer::models

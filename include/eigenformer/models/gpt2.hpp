@@ -1,0 +1,93 @@
+#pragma once
+/// @file
+/// GPT-2 (HF `GPT2Model` / `GPT2LMHeadModel` layout): token + learned position embeddings,
+/// pre-norm decoder blocks with a fused c_attn projection (Conv1D weights stored [in, out]),
+/// GELU (tanh) MLP, a final LayerNorm, and an LM head tied to the token embeddings unless the
+/// checkpoint stores lm_head.weight.
+///     ids [tokens] -> hidden [tokens, d] -> logits [tokens, vocab]
+
+#include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/blocks/decoder_block.hpp>
+#include <eigenformer/ffn/ffn.hpp>
+#include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/io/hf_config.hpp>
+#include <eigenformer/models/causal_lm.hpp>
+#include <eigenformer/models/hf_common.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace eigenformer::models {
+
+template <class Attention = attention::causal_softmax_attention>
+class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::dense_ffn<ops::gelu_tanh>,
+                                                    ops::layer_norm, blocks::pre_norm>,
+                              ops::layer_norm> {
+ public:
+  using ffn_type = ffn::dense_ffn<ops::gelu_tanh>;
+  using block_type = blocks::decoder_block<Attention, blocks::no_cross_attention, ffn_type, ops::layer_norm, blocks::pre_norm>;
+  using base = causal_lm<block_type, ops::layer_norm>;
+  using config_type = io::gpt2_config;
+
+  gpt2(const io::gpt2_config& c, io::weight_binder& w, Attention variant = {})
+      : base("models.gpt2", hf::embedding(w, "wte.weight", c.vocab_size, c.n_embd),
+             hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd), load_stack(c, w, variant), load_head(c, w),
+             c.n_positions),
+        cfg_(c) {}
+
+  static gpt2 load(const std::filesystem::path& dir, Attention variant = {}) {
+    const auto cfg = io::read_config(dir);
+    const auto* c = std::get_if<io::gpt2_config>(&cfg);
+    if (!c) throw_error<config_error>("models.gpt2", "model_type", "\"gpt2\"", "another model type", (dir / "config.json").string());
+    io::checkpoint ckpt(dir);
+    io::weight_binder w(ckpt, hf::find_prefix(ckpt, "wte.weight", {"transformer.", ""}));
+    gpt2 m(*c, w, std::move(variant));
+    w.finish();
+    return m;
+  }
+  const io::gpt2_config& config() const noexcept { return cfg_; }
+
+ private:
+  static typename base::stack_type load_stack(const io::gpt2_config& c, io::weight_binder& w, const Attention& variant) {
+    const index_t d = c.n_embd, ff = c.n_inner;
+    attention::attention_config ac{.d_model = d, .num_heads = c.n_head, .max_positions = c.n_positions};
+    std::vector<block_type> layers;
+    for (std::int64_t i = 0; i < c.n_layer; ++i) {
+      const std::string p = "h." + std::to_string(i) + ".";
+      const matrix qkv = w.get_matrix(p + "attn.c_attn.weight", d, 3 * d);  // Conv1D: [in, out]
+      const vector qkv_b = w.get_vector(p + "attn.c_attn.bias", 3 * d);
+      attention::attention_weights aw;
+      aw.wq = qkv.leftCols(d);
+      aw.wk = qkv.middleCols(d, d);
+      aw.wv = qkv.rightCols(d);
+      aw.bq = qkv_b.head(d);
+      aw.bk = qkv_b.segment(d, d);
+      aw.bv = qkv_b.tail(d);
+      aw.wo = w.get_matrix(p + "attn.c_proj.weight", d, d);
+      aw.bo = w.get_vector(p + "attn.c_proj.bias", d);
+      // Old checkpoints store the causal mask buffers; they are not weights.
+      if (w.has(p + "attn.bias")) w.ignore(p + "attn.bias");
+      if (w.has(p + "attn.masked_bias")) w.ignore(p + "attn.masked_bias");
+      ffn_type mlp(ops::linear(w.get_matrix(p + "mlp.c_fc.weight", d, ff), w.get_vector(p + "mlp.c_fc.bias", ff), p + "mlp.c_fc"),
+                   ops::linear(w.get_matrix(p + "mlp.c_proj.weight", ff, d), w.get_vector(p + "mlp.c_proj.bias", d), p + "mlp.c_proj"));
+      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(aw), variant), std::move(mlp),
+                          hf::layer_norm(w, p + "ln_1", d, c.layer_norm_epsilon),
+                          hf::layer_norm(w, p + "ln_2", d, c.layer_norm_epsilon));
+    }
+    return typename base::stack_type(std::move(layers), hf::layer_norm(w, "ln_f", d, c.layer_norm_epsilon));
+  }
+  static ops::linear load_head(const io::gpt2_config& c, io::weight_binder& w) {
+    io::weight_binder top = w.scoped("");
+    const std::string name = top.has("lm_head.weight") ? "lm_head.weight" : w.prefix() + "wte.weight";
+    if (name != "lm_head.weight" && !c.tie_word_embeddings)
+      throw_error<config_error>("models.gpt2", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
+    // The tied head reads wte again (the binder counts it once).
+    const auto weight = top.get(name, {c.vocab_size, c.n_embd});
+    return ops::linear::from_out_in(weight.data(), c.vocab_size, c.n_embd, c.n_embd, vector(), "lm_head");
+  }
+
+  io::gpt2_config cfg_;
+};
+
+}  // namespace eigenformer::models

@@ -1,0 +1,45 @@
+#pragma once
+/// @file
+/// Embedding tables: rows of a [vocab, d] matrix looked up by token id.
+///     ids: [tokens] -> out: [tokens, d]
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+
+namespace eigenformer {
+/// A token id (vocabulary index).
+using token_id = std::int32_t;
+}  // namespace eigenformer
+
+namespace eigenformer::ops {
+
+struct embedding {
+  matrix table;  ///< [vocab, d]
+
+  index_t vocab() const noexcept { return table.rows(); }
+  index_t dim() const noexcept { return table.cols(); }
+
+  /// Throws shape_error naming @p what and the first id outside [0, vocab).
+  void check_ids(std::span<const token_id> ids, const std::string& what) const {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] < 0 || ids[i] >= vocab())
+        throw_error<shape_error>("ops.embedding", what + " [" + std::to_string(i) + "]",
+                                 "an id in [0, " + std::to_string(vocab()) + ")", std::to_string(ids[i]));
+  }
+  /// out.row(i) = table.row(ids[i]). Ids must have passed check_ids.
+  void lookup(std::span<const token_id> ids, matrix_view out) const noexcept {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      std::memcpy(out.row(index_t(i)).data(), table.row(ids[i]).data(), std::size_t(dim()) * sizeof(float));
+  }
+  /// out.row(i) += table.row(ids[i]).
+  void add(std::span<const token_id> ids, matrix_view out) const noexcept {
+    for (std::size_t i = 0; i < ids.size(); ++i) out.row(index_t(i)) += table.row(ids[i]);
+  }
+};
+
+}  // namespace eigenformer::ops
