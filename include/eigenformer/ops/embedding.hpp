@@ -11,11 +11,6 @@
 #include <span>
 #include <string>
 
-namespace eigenformer {
-/// A token id (vocabulary index).
-using token_id = std::int32_t;
-}  // namespace eigenformer
-
 namespace eigenformer::ops {
 
 struct embedding {

@@ -1,0 +1,244 @@
+#pragma once
+/// @file
+/// BERT's tokenizer (HF `BertTokenizer`): the basic tokenizer (drop NUL, U+FFFD and control
+/// characters, whitespace to spaces, spaces around CJK ideographs, split on whitespace,
+/// lower-case and strip accents (NFD, drop non-spacing marks) as configured, split off every
+/// punctuation character), then greedy longest-match-first WordPiece with "##" continuations,
+/// `[UNK]` for a word that cannot be covered or is longer than 100 characters. Special tokens,
+/// pairs and token type ids as BertTokenizer builds them.
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/tokenizers/unicode.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace eigenformer::tokenizers {
+
+struct wordpiece_options {
+  bool lower_case = true;
+  bool strip_accents = true;  ///< BertTokenizer's default: same as lower_case
+  bool split_cjk = true;
+  std::size_t max_chars_per_word = 100;
+  std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
+};
+
+/// Ids and token types of one encoded input.
+struct encoding {
+  std::vector<token_id> ids;
+  std::vector<token_id> token_types;
+};
+
+class wordpiece_tokenizer {
+ public:
+  /// Loads `vocab.txt` (one token per line, id = line number). Throws io_error, or format_error
+  /// naming the line of an empty or duplicate entry, or the special token missing.
+  explicit wordpiece_tokenizer(const std::filesystem::path& vocab_txt, wordpiece_options opt = {}) : opt_(std::move(opt)) {
+    std::ifstream in(vocab_txt, std::ios::binary);
+    if (!in) throw_error<io_error>("tokenizers.wordpiece", "vocabulary", "a readable vocab.txt", "cannot open", vocab_txt.string());
+    std::string line;
+    std::size_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty())
+        throw_error<format_error>("tokenizers.wordpiece", "vocabulary line " + std::to_string(line_no), "a token", "an empty line",
+                                  vocab_txt.string());
+      decode_utf8(line, "vocabulary line " + std::to_string(line_no));
+      auto [it, fresh] = vocab_.emplace(line, token_id(tokens_.size()));
+      if (!fresh)
+        throw_error<format_error>("tokenizers.wordpiece", "vocabulary line " + std::to_string(line_no), "a token not seen before",
+                                  "'" + line + "', already on line " + std::to_string(it->second + 1), vocab_txt.string());
+      tokens_.push_back(line);
+    }
+    for (const std::string* s : {&opt_.unk, &opt_.cls, &opt_.sep})
+      if (!vocab_.count(*s))
+        throw_error<format_error>("tokenizers.wordpiece", "vocabulary", "the special token " + *s, "none", vocab_txt.string());
+    unk_ = vocab_.at(opt_.unk);
+    cls_ = vocab_.at(opt_.cls);
+    sep_ = vocab_.at(opt_.sep);
+  }
+
+  /// From a checkpoint folder: vocab.txt, and do_lower_case / strip_accents /
+  /// tokenize_chinese_chars from tokenizer_config.json when present.
+  static wordpiece_tokenizer from_folder(const std::filesystem::path& dir) {
+    wordpiece_options opt;
+    const auto cfg = dir / "tokenizer_config.json";
+    if (std::filesystem::exists(cfg)) {
+      const auto j = io::read_json(cfg);
+      auto flag = [&](const char* name, bool& out) {
+        auto it = j.find(name);
+        if (it == j.end() || it->is_null()) return false;
+        if (!it->is_boolean())
+          throw_error<config_error>("tokenizers.wordpiece", std::string("field '") + name + "'", "true or false", it->dump(),
+                                    cfg.string());
+        out = it->get<bool>();
+        return true;
+      };
+      flag("do_lower_case", opt.lower_case);
+      if (!flag("strip_accents", opt.strip_accents)) opt.strip_accents = opt.lower_case;
+      flag("tokenize_chinese_chars", opt.split_cjk);
+    }
+    return wordpiece_tokenizer(dir / "vocab.txt", std::move(opt));
+  }
+
+  std::size_t vocab_size() const noexcept { return tokens_.size(); }
+  token_id cls_id() const noexcept { return cls_; }
+  token_id sep_id() const noexcept { return sep_; }
+  token_id unk_id() const noexcept { return unk_; }
+  /// Id of a token, or -1.
+  token_id token_to_id(const std::string& t) const {
+    auto it = vocab_.find(t);
+    return it == vocab_.end() ? -1 : it->second;
+  }
+  const std::string& id_to_token(token_id id) const {
+    if (id < 0 || std::size_t(id) >= tokens_.size())
+      throw_error<shape_error>("tokenizers.wordpiece", "token id", "an id below " + std::to_string(tokens_.size()), std::to_string(id));
+    return tokens_[std::size_t(id)];
+  }
+
+  /// The basic tokenizer's words of UTF-8 @p text. Throws format_error for invalid UTF-8.
+  std::vector<std::u32string> basic_tokenize(std::string_view text) const {
+    using namespace unicode;
+    const std::u32string s = decode_utf8(text);
+    std::u32string clean;
+    clean.reserve(s.size() + 8);
+    for (char32_t c : s) {
+      if (c == 0 || c == 0xfffd || is_bert_control(c)) continue;
+      if (is_bert_whitespace(c)) {
+        clean.push_back(U' ');
+      } else if (opt_.split_cjk && is_cjk(c)) {
+        clean.push_back(U' ');
+        clean.push_back(c);
+        clean.push_back(U' ');
+      } else {
+        clean.push_back(c);
+      }
+    }
+    std::vector<std::u32string> words;
+    std::u32string word, folded;
+    auto flush = [&] {
+      if (word.empty()) return;
+      folded.clear();
+      if (opt_.lower_case) {
+        for (char32_t c : word) append_lower(folded, c);
+      } else {
+        folded = word;
+      }
+      if (opt_.strip_accents) {
+        std::u32string nfd;
+        for (char32_t c : folded) append_nfd(nfd, c);
+        folded.clear();
+        for (char32_t c : nfd)
+          if (!is_nonspacing_mark(c)) folded.push_back(c);
+      }
+      std::u32string cur;
+      for (char32_t c : folded) {
+        if (is_bert_punctuation(c)) {
+          if (!cur.empty()) words.push_back(std::move(cur));
+          cur.clear();
+          words.push_back(std::u32string(1, c));
+        } else {
+          cur.push_back(c);
+        }
+      }
+      if (!cur.empty()) words.push_back(std::move(cur));
+      word.clear();
+    };
+    for (char32_t c : clean) {
+      if (c == U' ') flush();
+      else word.push_back(c);
+    }
+    flush();
+    return words;
+  }
+
+  /// Ids of the text without special tokens.
+  std::vector<token_id> tokenize(std::string_view text) const {
+    std::vector<token_id> ids;
+    for (const auto& w : basic_tokenize(text)) wordpiece(w, ids);
+    return ids;
+  }
+
+  /// [CLS] text [SEP] (or the bare ids when @p special_tokens is false); token types all 0.
+  encoding encode(std::string_view text, bool special_tokens = true) const {
+    encoding e;
+    if (special_tokens) e.ids.push_back(cls_);
+    auto body = tokenize(text);
+    e.ids.insert(e.ids.end(), body.begin(), body.end());
+    if (special_tokens) e.ids.push_back(sep_);
+    e.token_types.assign(e.ids.size(), 0);
+    return e;
+  }
+  /// [CLS] a [SEP] b [SEP], token types 0 for the first part and 1 for the second.
+  encoding encode_pair(std::string_view a, std::string_view b) const {
+    encoding e = encode(a);
+    auto tb = tokenize(b);
+    e.ids.insert(e.ids.end(), tb.begin(), tb.end());
+    e.ids.push_back(sep_);
+    e.token_types.resize(e.ids.size(), 1);
+    return e;
+  }
+
+  /// Tokens joined with spaces, "##" continuations glued to their word (BertTokenizer's
+  /// convert_tokens_to_string). Special tokens are kept unless @p skip_special.
+  std::string decode(std::span<const token_id> ids, bool skip_special = true) const {
+    std::string out;
+    for (token_id id : ids) {
+      const std::string& t = id_to_token(id);
+      if (skip_special && (id == cls_ || id == sep_ || t == opt_.pad)) continue;
+      if (t.rfind("##", 0) == 0 && !out.empty()) {
+        out += t.substr(2);
+      } else {
+        if (!out.empty()) out += ' ';
+        out += t;
+      }
+    }
+    return out;
+  }
+
+ private:
+  void wordpiece(const std::u32string& word, std::vector<token_id>& ids) const {
+    if (word.size() > opt_.max_chars_per_word) {
+      ids.push_back(unk_);
+      return;
+    }
+    const std::size_t before = ids.size();
+    std::size_t start = 0;
+    std::string piece;
+    while (start < word.size()) {
+      std::size_t end = word.size();
+      token_id found = -1;
+      while (start < end) {
+        piece.assign(start > 0 ? "##" : "");
+        for (std::size_t i = start; i < end; ++i) append_utf8(piece, word[i]);
+        auto it = vocab_.find(piece);
+        if (it != vocab_.end()) {
+          found = it->second;
+          break;
+        }
+        --end;
+      }
+      if (found < 0) {
+        ids.resize(before);
+        ids.push_back(unk_);
+        return;
+      }
+      ids.push_back(found);
+      start = end;
+    }
+  }
+
+  wordpiece_options opt_;
+  std::unordered_map<std::string, token_id> vocab_;
+  std::vector<std::string> tokens_;
+  token_id unk_ = 0, cls_ = 0, sep_ = 0;
+};
+
+}  // namespace eigenformer::tokenizers
