@@ -205,6 +205,15 @@ def bert(dtype, name):
     ref = {"ids": ids.tolist(), "offsets": offsets, "token_types": types.tolist(), "hidden": flat(hidden),
            "pooled": flat(torch.stack(pooled)), "logits": flat(logits)}
     save(name, config, list(T.items()), dtype, ref)
+    # A 64-token WordPiece vocabulary, so that the tools can run this model from text.
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", "?", "'", "the", "a", "is", "of", "and",
+             "to", "in", "it", "that", "was", "he", "she", "for", "on", "are", "with", "as", "his", "her", "they",
+             "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all",
+             "were", "we", "when", "your", "can", "said", "there", "use", "paris", "capital", "france", "hello",
+             "world", "##s", "##ed", "##ing", "##ly", "##er", "##est", "##ion"]
+    assert len(words) == V
+    with open(os.path.join(OUT, name, "vocab.txt"), "w") as f:
+        f.write("\n".join(words) + "\n")
 
 
 # ---------------------------------------------------------------- GPT-2

@@ -1,0 +1,33 @@
+#pragma once
+/// @file
+/// A checkpoint folder whose architecture is only known at run time: config.json's model_type
+/// picks the preset once, here, as a std::variant; callers std::visit it once at the top and
+/// run the chosen preset's code from there (DESIGN.md section 4).
+
+#include <eigenformer/io/hf_config.hpp>
+#include <eigenformer/models/bert.hpp>
+#include <eigenformer/models/gpt2.hpp>
+#include <eigenformer/models/llama.hpp>
+
+#include <filesystem>
+#include <variant>
+
+namespace eigenformer::models {
+
+using any_model = std::variant<bert<>, gpt2<>, llama<>>;
+
+/// Loads the preset config.json names. Throws io_error, format_error, config_error or
+/// shape_error naming the file and the tensor or field.
+inline any_model load_model(const std::filesystem::path& dir) {
+  const auto cfg = io::read_config(dir);
+  return std::visit(
+      [&](const auto& c) -> any_model {
+        using C = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<C, io::bert_config>) return bert<>::load(dir);
+        else if constexpr (std::is_same_v<C, io::gpt2_config>) return gpt2<>::load(dir);
+        else return llama<>::load(dir);
+      },
+      cfg);
+}
+
+}  // namespace eigenformer::models
