@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache    # toolchain (g++ 12, CMake 3.25)
   libeigen3-dev libxsimd-dev nlohmann-json3-dev  # the library's dependencies
   catch2 libbenchmark-dev                       # tests and benchmarks
+  clang                                         # libFuzzer targets (tools/fuzz.sh)
 )
 
 missing=()
