@@ -114,15 +114,21 @@ class weight_binder {
   /// a copy of a tied weight.
   void ignore(const std::string& name) { state_->used.insert(prefix_ + name); }
 
-  /// Tensor @p name, which must have shape @p shape, as row-major floats.
-  std::vector<float> get(const std::string& name, std::vector<std::int64_t> shape) {
+  /// Calls `fn(const float* data)` with tensor @p name, which must have shape @p shape, as
+  /// contiguous row-major floats: the mapped bytes themselves for an aligned F32 tensor (no
+  /// copy), else a converted temporary. The tensor's pages are released afterwards. A missing
+  /// tensor is recorded and fn sees zeros.
+  template <class Fn>
+  void visit(const std::string& name, const std::vector<std::int64_t>& shape, Fn&& fn) {
     const std::string full = prefix_ + name;
     std::size_t n = 1;
     for (auto d : shape) n *= std::size_t(d);
     auto [t, file] = state_->ckpt->find(full);
     if (!t) {
       state_->missing.push_back(full + " " + shape_string(shape));
-      return std::vector<float>(n, 0.0f);
+      const std::vector<float> zeros(n, 0.0f);
+      fn(zeros.data());
+      return;
     }
     state_->used.insert(full);
     if (t->shape != shape)
@@ -131,21 +137,39 @@ class weight_binder {
     if (t->type != dtype::f32 && t->type != dtype::f16 && t->type != dtype::bf16)
       throw_error<format_error>("io.load", "tensor '" + full + "' dtype", "F32, F16 or BF16", dtype_name(t->type),
                                 file->path());
-    std::vector<float> out(n);
-    to_float(t->type, file->data(*t), n, out.data());
+    const std::byte* bytes = file->data(*t);
+    if (t->type == dtype::f32 && reinterpret_cast<std::uintptr_t>(bytes) % alignof(float) == 0) {
+      fn(reinterpret_cast<const float*>(bytes));
+    } else {
+      std::vector<float> tmp(n);
+      to_float(t->type, bytes, n, tmp.data());
+      fn(static_cast<const float*>(tmp.data()));
+    }
+    file->release(*t);
+  }
+  /// Tensor @p name, which must have shape @p shape, as row-major floats.
+  std::vector<float> get(const std::string& name, const std::vector<std::int64_t>& shape) {
+    std::vector<float> out;
+    visit(name, shape, [&](const float* p) {
+      std::size_t n = 1;
+      for (auto d : shape) n *= std::size_t(d);
+      out.assign(p, p + n);
+    });
     return out;
   }
   /// A 2-D tensor as a row-major matrix.
   matrix get_matrix(const std::string& name, index_t rows, index_t cols) {
-    auto v = get(name, {rows, cols});
     matrix m(rows, cols);
-    if (m.size()) std::memcpy(m.data(), v.data(), v.size() * sizeof(float));
+    visit(name, {rows, cols}, [&](const float* p) {
+      if (m.size()) std::memcpy(m.data(), p, std::size_t(m.size()) * sizeof(float));
+    });
     return m;
   }
   vector get_vector(const std::string& name, index_t n) {
-    auto v = get(name, {n});
     vector out(n);
-    if (n) std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
+    visit(name, {n}, [&](const float* p) {
+      if (n) std::memcpy(out.data(), p, std::size_t(n) * sizeof(float));
+    });
     return out;
   }
 

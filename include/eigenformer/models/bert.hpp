@@ -59,8 +59,9 @@ class bert {
       vector bias = top.get_vector(bias_here ? "cls.predictions.bias" : "cls.predictions.decoder.bias", c.vocab_size);
       if (bias_here && top.has("cls.predictions.decoder.bias")) top.ignore("cls.predictions.decoder.bias");
       if (top.has("cls.predictions.decoder.weight")) {
-        const auto dw = top.get("cls.predictions.decoder.weight", {c.vocab_size, d});
-        mlm_decoder_ = ops::linear::from_out_in(dw.data(), c.vocab_size, d, d, std::move(bias), "cls.predictions.decoder");
+        top.visit("cls.predictions.decoder.weight", {c.vocab_size, d}, [&](const float* p) {
+          mlm_decoder_ = ops::linear::from_out_in(p, c.vocab_size, d, d, std::move(bias), "cls.predictions.decoder");
+        });
       } else {
         mlm_decoder_ = ops::linear::from_out_in(word_.table.data(), c.vocab_size, d, d, std::move(bias),
                                                 "cls.predictions.decoder (tied)");

@@ -24,15 +24,17 @@ class causal_lm {
   using stack_type = decoder<Block, Norm>;
   using cache_type = typename stack_type::cache_type;
 
-  causal_lm(const char* where, ops::embedding tokens, std::optional<ops::embedding> positions, stack_type stack,
-            ops::linear head, index_t max_positions)
+  /// @p tokens: the token embeddings, or nullopt when the head is tied to them (the head's
+  /// packed weights then serve the lookups too, so the table is held once).
+  causal_lm(const char* where, std::optional<ops::embedding> tokens, std::optional<ops::embedding> positions,
+            stack_type stack, ops::linear head, index_t max_positions)
       : where_(where), tokens_(std::move(tokens)), positions_(std::move(positions)), stack_(std::move(stack)),
         head_(std::move(head)), max_positions_(max_positions) {}
 
-  index_t d_model() const noexcept { return tokens_.dim(); }
+  index_t d_model() const noexcept { return head_.in(); }
   index_t vocab_size() const noexcept { return head_.out(); }
   index_t max_positions() const noexcept { return max_positions_; }
-  const ops::embedding& token_embedding() const noexcept { return tokens_; }
+  bool tied_head() const noexcept { return !tokens_.has_value(); }
 
   /// Caches for @p batch sequences of up to @p max_positions tokens (0: the model's maximum).
   cache_type make_cache(index_t batch, index_t max_positions = 0) const {
@@ -51,12 +53,12 @@ class causal_lm {
   }
   /// One new token per sequence: ids [batch], hidden [batch, d].
   void step(std::span<const token_id> ids, matrix_view hidden, cache_type& cache) {
-    tokens_.check_ids(ids, "token id");
+    check_ids(ids);
     hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
     if (cache.empty() || cache.front().batch != index_t(ids.size()))
       throw_error<shape_error>(where_, "tokens of the step", "one per cached sequence",
                                std::to_string(ids.size()));
-    tokens_.lookup(ids, hidden);
+    lookup(ids, hidden);
     if (positions_) {
       for (index_t b = 0; b < index_t(ids.size()); ++b) {
         const index_t pos = cache.front().lengths[std::size_t(b)];
@@ -77,16 +79,36 @@ class causal_lm {
 
  private:
   void embed_prompts(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden) {
-    hf::check_tokens(where_, ids, offsets, tokens_, max_positions_);
+    validate_offsets(offsets, index_t(ids.size()), where_);
+    check_ids(ids);
+    for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+      if (offsets[s + 1] - offsets[s] > max_positions_)
+        throw_error<shape_error>(where_, "sequence " + std::to_string(s) + " length",
+                                 "at most " + std::to_string(max_positions_) + " (max positions)",
+                                 std::to_string(offsets[s + 1] - offsets[s]));
     hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
-    tokens_.lookup(ids, hidden);
+    lookup(ids, hidden);
     if (positions_)
       for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
         for (index_t r = offsets[s]; r < offsets[s + 1]; ++r) hidden.row(r) += positions_->table.row(r - offsets[s]);
   }
 
+  void check_ids(std::span<const token_id> ids) const {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (ids[i] < 0 || ids[i] >= vocab_size())
+        throw_error<shape_error>("ops.embedding", "token id [" + std::to_string(i) + "]",
+                                 "an id in [0, " + std::to_string(vocab_size()) + ")", std::to_string(ids[i]));
+  }
+  void lookup(std::span<const token_id> ids, matrix_view out) const noexcept {
+    if (tokens_) {
+      tokens_->lookup(ids, out);
+    } else {
+      for (std::size_t i = 0; i < ids.size(); ++i) head_.column(ids[i], out.row(index_t(i)).data());
+    }
+  }
+
   const char* where_;
-  ops::embedding tokens_;
+  std::optional<ops::embedding> tokens_;
   std::optional<ops::embedding> positions_;
   stack_type stack_;
   ops::linear head_;

@@ -15,6 +15,7 @@
 #include <eigenformer/models/hf_common.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +32,8 @@ class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_
   using config_type = io::gpt2_config;
 
   gpt2(const io::gpt2_config& c, io::weight_binder& w, Attention variant = {})
-      : base("models.gpt2", hf::embedding(w, "wte.weight", c.vocab_size, c.n_embd),
-             hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd), load_stack(c, w, variant), load_head(c, w),
-             c.n_positions),
+      : base("models.gpt2", load_tokens(c, w), hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd),
+             load_stack(c, w, variant), load_head(c, w), c.n_positions),
         cfg_(c) {}
 
   static gpt2 load(const std::filesystem::path& dir, Attention variant = {}) {
@@ -77,14 +77,20 @@ class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_
     }
     return typename base::stack_type(std::move(layers), hf::layer_norm(w, "ln_f", d, c.layer_norm_epsilon));
   }
+  static bool tied(const io::gpt2_config& c, const io::weight_binder& w) {
+    const bool stored = w.scoped("").has("lm_head.weight");
+    if (!stored && !c.tie_word_embeddings)
+      throw_error<config_error>("models.gpt2", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
+    return !stored;
+  }
+  /// The token table, unless the head is tied to it (the head then serves the lookups).
+  static std::optional<ops::embedding> load_tokens(const io::gpt2_config& c, io::weight_binder& w) {
+    if (tied(c, w)) return std::nullopt;
+    return hf::embedding(w, "wte.weight", c.vocab_size, c.n_embd);
+  }
   static ops::linear load_head(const io::gpt2_config& c, io::weight_binder& w) {
     io::weight_binder top = w.scoped("");
-    const std::string name = top.has("lm_head.weight") ? "lm_head.weight" : w.prefix() + "wte.weight";
-    if (name != "lm_head.weight" && !c.tie_word_embeddings)
-      throw_error<config_error>("models.gpt2", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
-    // The tied head reads wte again (the binder counts it once).
-    const auto weight = top.get(name, {c.vocab_size, c.n_embd});
-    return ops::linear::from_out_in(weight.data(), c.vocab_size, c.n_embd, c.n_embd, vector(), "lm_head");
+    return hf::linear(top, tied(c, w) ? w.prefix() + "wte" : std::string("lm_head"), c.vocab_size, c.n_embd, false);
   }
 
   io::gpt2_config cfg_;

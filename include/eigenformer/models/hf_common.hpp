@@ -19,13 +19,17 @@ namespace eigenformer::models::hf {
 
 /// nn.Linear `name.weight` [out, in] (+ `name.bias` [out]).
 inline ops::linear linear(io::weight_binder& w, const std::string& name, index_t out, index_t in, bool bias) {
-  const auto weight = w.get(name + ".weight", {out, in});
   vector b = bias ? w.get_vector(name + ".bias", out) : vector();
-  return ops::linear::from_out_in(weight.data(), out, in, in, std::move(b), w.prefix() + name);
+  ops::linear l;
+  w.visit(name + ".weight", {out, in},
+          [&](const float* p) { l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.prefix() + name); });
+  return l;
 }
 /// An nn.Linear weight [out, in] as the [in, out] matrix attention_weights holds.
 inline matrix linear_in_out(io::weight_binder& w, const std::string& name, index_t out, index_t in) {
-  return w.get_matrix(name, out, in).transpose();
+  matrix m(in, out);
+  w.visit(name, {out, in}, [&](const float* p) { m = Eigen::Map<const matrix>(p, out, in).transpose(); });
+  return m;
 }
 inline ops::layer_norm layer_norm(io::weight_binder& w, const std::string& name, index_t d, double eps,
                                   const char* gain = "weight", const char* bias = "bias") {

@@ -30,8 +30,8 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
   using config_type = io::llama_config;
 
   llama(const io::llama_config& c, io::weight_binder& w, Attention variant = {})
-      : base("models.llama", hf::embedding(w, "embed_tokens.weight", c.vocab_size, c.hidden_size), std::nullopt,
-             load_stack(c, w, variant), load_head(c, w), c.max_position_embeddings),
+      : base("models.llama", load_tokens(c, w), std::nullopt, load_stack(c, w, variant), load_head(c, w),
+             c.max_position_embeddings),
         cfg_(c) {}
 
   static llama load(const std::filesystem::path& dir, Attention variant = {}) {
@@ -82,16 +82,20 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
     }
     return typename base::stack_type(std::move(layers), hf::rms_norm(w, "norm", d, c.rms_norm_eps));
   }
+  static bool tied(const io::llama_config& c, const io::weight_binder& w) {
+    const bool stored = w.scoped("").has("lm_head.weight");
+    if (!stored && !c.tie_word_embeddings)
+      throw_error<config_error>("models.llama", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
+    return !stored;
+  }
+  static std::optional<ops::embedding> load_tokens(const io::llama_config& c, io::weight_binder& w) {
+    if (tied(c, w)) return std::nullopt;
+    return hf::embedding(w, "embed_tokens.weight", c.vocab_size, c.hidden_size);
+  }
   static ops::linear load_head(const io::llama_config& c, io::weight_binder& w) {
     io::weight_binder top = w.scoped("");
-    std::string name = "lm_head.weight";
-    if (!top.has(name)) {
-      if (!c.tie_word_embeddings)
-        throw_error<config_error>("models.llama", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
-      name = w.prefix() + "embed_tokens.weight";
-    }
-    const auto weight = top.get(name, {c.vocab_size, c.hidden_size});
-    return ops::linear::from_out_in(weight.data(), c.vocab_size, c.hidden_size, c.hidden_size, vector(), "lm_head");
+    return hf::linear(top, tied(c, w) ? w.prefix() + "embed_tokens" : std::string("lm_head"), c.vocab_size,
+                      c.hidden_size, false);
   }
 
   io::llama_config cfg_;

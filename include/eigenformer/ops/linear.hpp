@@ -60,6 +60,17 @@ class linear {
       return w_;
     }
   }
+  /// out[k] = W[k, c] for k < in(): column c of the weight (row c of PyTorch's [out, in]), e.g.
+  /// the embedding of token c when an LM head is tied to the embeddings.
+  void column(index_t c, float* out) const noexcept {
+    if constexpr (packed) {
+      const float* p = w_packed_.panel(std::size_t(c) / kernels::packed_matrix::panel_width) +
+                       std::size_t(c) % kernels::packed_matrix::panel_width;
+      for (index_t k = 0; k < in_; ++k) out[k] = p[std::size_t(k) * kernels::packed_matrix::panel_width];
+    } else {
+      for (index_t k = 0; k < in_; ++k) out[k] = w_(k, c);
+    }
+  }
   /// [out], or empty when the layer has no bias.
   const vector& bias() const noexcept { return b_; }
   /// Bytes of weight storage held (packed panels include their zero padding).
