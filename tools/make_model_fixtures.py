@@ -104,6 +104,19 @@ def attention(q, k, v, heads, kv_heads, causal):
     return out
 
 
+def greedy_tokens(next_logits, prompt, steps):
+    """Greedy continuation by full recomputation in float64: the tokens, and at each step the gap
+    between the best and second-best logit (a float32 implementation must agree where it is not tiny)."""
+    seq, out, gaps = list(prompt), [], []
+    for _ in range(steps):
+        l = next_logits(torch.tensor(seq))
+        top = torch.topk(l, 2)
+        out.append(int(top.indices[0]))
+        gaps.append(float(top.values[0] - top.values[1]))
+        seq.append(out[-1])
+    return {"prompt": list(prompt), "tokens": out, "gaps": gaps}
+
+
 def save(name, config, tensors, dtype, reference, shards=1):
     d = os.path.join(OUT, name)
     shutil.rmtree(d, ignore_errors=True)
@@ -241,11 +254,10 @@ def gpt2(dtype, name):
     T["transformer.ln_f.bias"] = rnd(D, scale=0.1)
     W = {k: stored(v, dtype) for k, v in T.items()}
     ids, offsets = packed_ids(V, 21)
-    hidden = []
-    for s in range(len(LENGTHS)):
-        a, b = offsets[s], offsets[s + 1]
-        n = b - a
-        x = W["transformer.wte.weight"][ids[a:b]] + W["transformer.wpe.weight"][:n]
+
+    def run(seq):
+        n = len(seq)
+        x = W["transformer.wte.weight"][seq] + W["transformer.wpe.weight"][:n]
         for i in range(L):
             p = f"transformer.h.{i}."
             h = layer_norm(x, W[p + "ln_1.weight"], W[p + "ln_1.bias"], EPS)
@@ -255,14 +267,17 @@ def gpt2(dtype, name):
             h = layer_norm(x, W[p + "ln_2.weight"], W[p + "ln_2.bias"], EPS)
             x = x + gelu_tanh(h @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"]) @ W[p + "mlp.c_proj.weight"] \
                 + W[p + "mlp.c_proj.bias"]
-        hidden.append(layer_norm(x, W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], EPS))
+        return layer_norm(x, W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], EPS)
+
+    hidden = [run(ids[offsets[s]:offsets[s + 1]]) for s in range(len(LENGTHS))]
+    greedy = greedy_tokens(lambda seq: run(seq)[-1] @ W["transformer.wte.weight"].T, ids[:LENGTHS[0]].tolist(), 12)
     hidden = torch.cat(hidden)
     logits = hidden @ W["transformer.wte.weight"].T
     config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": V, "n_positions": P,
               "n_embd": D, "n_layer": L, "n_head": H, "n_inner": None, "activation_function": "gelu_new",
               "layer_norm_epsilon": EPS, "bos_token_id": V - 1, "eos_token_id": V - 1, "resid_pdrop": 0.1,
               "embd_pdrop": 0.1, "attn_pdrop": 0.1, "scale_attn_weights": True, "tie_word_embeddings": True}
-    ref = {"ids": ids.tolist(), "offsets": offsets, "hidden": flat(hidden), "logits": flat(logits)}
+    ref = {"ids": ids.tolist(), "offsets": offsets, "hidden": flat(hidden), "logits": flat(logits), "greedy": greedy}
     save(name, config, list(T.items()), dtype, ref)
 
 
@@ -301,11 +316,9 @@ def llama(dtype, name, shards=1):
             out[:, h * hd:(h + 1) * hd] = xh * cos + rot * sin
         return out
 
-    hidden = []
-    for s in range(len(LENGTHS)):
-        a, b = offsets[s], offsets[s + 1]
-        n = b - a
-        x = W["model.embed_tokens.weight"][ids[a:b]]
+    def run(seq):
+        n = len(seq)
+        x = W["model.embed_tokens.weight"][seq]
         for i in range(L):
             p = f"model.layers.{i}."
             h = rms_norm(x, W[p + "input_layernorm.weight"], EPS)
@@ -317,7 +330,10 @@ def llama(dtype, name, shards=1):
             gate = h @ W[p + "mlp.gate_proj.weight"].T
             up = h @ W[p + "mlp.up_proj.weight"].T
             x = x + (gate * torch.sigmoid(gate) * up) @ W[p + "mlp.down_proj.weight"].T
-        hidden.append(rms_norm(x, W["model.norm.weight"], EPS))
+        return rms_norm(x, W["model.norm.weight"], EPS)
+
+    hidden = [run(ids[offsets[s]:offsets[s + 1]]) for s in range(len(LENGTHS))]
+    greedy = greedy_tokens(lambda seq: run(seq)[-1] @ W["lm_head.weight"].T, ids[:LENGTHS[0]].tolist(), 12)
     hidden = torch.cat(hidden)
     logits = hidden @ W["lm_head.weight"].T
     config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": V, "hidden_size": D,
@@ -325,7 +341,7 @@ def llama(dtype, name, shards=1):
               "hidden_act": "silu", "max_position_embeddings": P, "rms_norm_eps": EPS, "rope_theta": THETA,
               "rope_scaling": None, "tie_word_embeddings": False, "attention_bias": False, "bos_token_id": 1,
               "eos_token_id": 2, "torch_dtype": "float32"}
-    ref = {"ids": ids.tolist(), "offsets": offsets, "hidden": flat(hidden), "logits": flat(logits)}
+    ref = {"ids": ids.tolist(), "offsets": offsets, "hidden": flat(hidden), "logits": flat(logits), "greedy": greedy}
     save(name, config, list(T.items()), dtype, ref, shards)
 
 

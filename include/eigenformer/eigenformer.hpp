@@ -14,6 +14,8 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/ffn/moe.hpp>
+#include <eigenformer/generation/generate.hpp>
+#include <eigenformer/generation/sampling.hpp>
 #include <eigenformer/io/checkpoint.hpp>
 #include <eigenformer/io/hf_config.hpp>
 #include <eigenformer/io/safetensors.hpp>

@@ -159,12 +159,30 @@ class wordpiece_tokenizer {
     return words;
   }
 
-  /// Ids of the text without special tokens.
+  /// Ids of the text without added [CLS]/[SEP]. Special tokens written in the text ([MASK],
+  /// [SEP], [CLS], [PAD], [UNK]) are kept whole, as BertTokenizer does.
   std::vector<token_id> tokenize(std::string_view text) const {
     std::vector<token_id> ids;
-    for (const auto& w : basic_tokenize(text)) wordpiece(w, ids);
+    const std::string* specials[] = {&opt_.mask, &opt_.sep, &opt_.cls, &opt_.pad, &opt_.unk};
+    while (!text.empty()) {
+      std::size_t at = std::string_view::npos;
+      const std::string* which = nullptr;
+      for (const std::string* sp : specials) {
+        const std::size_t p = sp->empty() ? std::string_view::npos : text.find(*sp);
+        if (p < at && vocab_.count(*sp)) {
+          at = p;
+          which = sp;
+        }
+      }
+      for (const auto& w : basic_tokenize(text.substr(0, at))) wordpiece(w, ids);
+      if (!which) break;
+      ids.push_back(vocab_.at(*which));
+      text.remove_prefix(at + which->size());
+    }
     return ids;
   }
+  /// Id of [MASK], or -1 when the vocabulary has none.
+  token_id mask_id() const { return token_to_id(opt_.mask); }
 
   /// [CLS] text [SEP] (or the bare ids when @p special_tokens is false); token types all 0.
   encoding encode(std::string_view text, bool special_tokens = true) const {

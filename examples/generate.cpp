@@ -1,0 +1,182 @@
+// eigenformer-generate: streams text from a GPT-2 or LLaMA-style checkpoint folder.
+#include <eigenformer/core/parallel.hpp>
+#include <eigenformer/generation/generate.hpp>
+#include <eigenformer/models/auto.hpp>
+#include <eigenformer/tokenizers/auto.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace ef = eigenformer;
+namespace eg = eigenformer::generation;
+
+namespace {
+
+constexpr const char* usage = R"(usage: eigenformer-generate --model DIR (--prompt TEXT | --ids 5,17,42) [options]
+
+Generates text with the decoder-only model in DIR (config.json model_type gpt2 or llama,
+model.safetensors, and vocab.json + merges.txt to read and write text), streaming tokens as they
+come, then prints the prefill and decode speed.
+
+options:
+  --prompt TEXT            the prompt as text
+  --ids 5,17,42            the prompt as token ids
+  --max-tokens N           new tokens at most (default 64)
+  --temperature T          0 = greedy (default 0.8)
+  --top-k K                keep the K most likely tokens (default 40; 0 = off)
+  --top-p P                nucleus sampling (default 0.95; 1 = off)
+  --min-p M                drop tokens below M x the most likely one's probability (default 0)
+  --repetition-penalty R   CTRL-style penalty on tokens already present (default 1 = off)
+  --seed S                 the random seed (default 0); the same seed gives the same text
+  --beams B                beam search with B beams (default 1 = sampling)
+  --threads N              threads (default: all)
+  --print-ids              also print the whole id sequence (prompt + generated) as "ids: ..."
+  -h, --help               this text
+)";
+
+[[noreturn]] void bad_usage(const std::string& msg) {
+  std::fprintf(stderr, "eigenformer-generate: %s\n(see eigenformer-generate --help)\n", msg.c_str());
+  std::exit(2);
+}
+
+double number(const std::string& opt, const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0') bad_usage(opt + ": expected a number, got '" + v + "'");
+  return x;
+}
+long integer(const std::string& opt, const std::string& v, long min) {
+  char* end = nullptr;
+  const long x = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || x < min)
+    bad_usage(opt + ": expected an integer >= " + std::to_string(min) + ", got '" + v + "'");
+  return x;
+}
+
+// Length of the longest prefix of s that does not end inside a UTF-8 sequence.
+std::size_t complete_utf8(const std::string& s) {
+  std::size_t n = s.size(), i = n;
+  for (std::size_t back = 0; back < 4 && i > 0; ++back) {
+    const auto c = static_cast<unsigned char>(s[i - 1]);
+    if ((c & 0xc0) == 0x80) {
+      --i;
+      continue;
+    }
+    const std::size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return (n - (i - 1)) >= need ? n : i - 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir, prompt, ids_arg;
+  bool have_prompt = false, print_ids = false;
+  eg::generate_options opt;
+  opt.sampling.temperature = 0.8f;
+  opt.sampling.top_k = 40;
+  opt.sampling.top_p = 0.95f;
+  int threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad_usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else if (a == "--model") dir = value();
+    else if (a == "--prompt") { prompt = value(); have_prompt = true; }
+    else if (a == "--ids") ids_arg = value();
+    else if (a == "--max-tokens") opt.max_tokens = int(integer(a, value(), 1));
+    else if (a == "--temperature") opt.sampling.temperature = float(number(a, value()));
+    else if (a == "--top-k") opt.sampling.top_k = int(integer(a, value(), 0));
+    else if (a == "--top-p") opt.sampling.top_p = float(number(a, value()));
+    else if (a == "--min-p") opt.sampling.min_p = float(number(a, value()));
+    else if (a == "--repetition-penalty") opt.sampling.repetition_penalty = float(number(a, value()));
+    else if (a == "--seed") opt.sampling.seed = std::uint64_t(integer(a, value(), 0));
+    else if (a == "--beams") opt.beams = int(integer(a, value(), 1));
+    else if (a == "--threads") threads = int(integer(a, value(), 1));
+    else if (a == "--print-ids") print_ids = true;
+    else bad_usage("unknown argument '" + a + "'");
+  }
+  if (dir.empty()) bad_usage("--model DIR is required");
+  if (have_prompt == !ids_arg.empty()) bad_usage("give exactly one of --prompt TEXT or --ids 5,17,42");
+
+  try {
+    opt.validate();
+    if (threads > 0) ef::set_num_threads(threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "loading %s ...\n", dir.c_str());
+    auto model = ef::models::load_model(dir);
+    std::optional<ef::tokenizers::any_tokenizer> tok;
+    if (std::filesystem::exists(std::filesystem::path(dir) / "vocab.json") ||
+        std::filesystem::exists(std::filesystem::path(dir) / "vocab.txt"))
+      tok = ef::tokenizers::any_tokenizer::from_folder(dir);
+    std::fprintf(stderr, "loaded in %.2f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+
+    std::vector<ef::token_id> ids;
+    if (have_prompt) {
+      if (!tok) bad_usage("--prompt needs vocab.json + merges.txt in the model folder; use --ids");
+      ids = tok->encode(prompt, false);
+      if (ids.empty()) bad_usage("--prompt: the text has no tokens");
+    } else {
+      std::size_t p = 0;
+      while (p <= ids_arg.size()) {
+        const std::size_t q = ids_arg.find(',', p);
+        ids.push_back(ef::token_id(integer("--ids", ids_arg.substr(p, q == std::string::npos ? std::string::npos : q - p), 0)));
+        if (q == std::string::npos) break;
+        p = q + 1;
+      }
+    }
+
+    eg::generate_result res;
+    std::string pending;
+    const auto on_token = [&](std::size_t, ef::token_id t) {
+      if (!tok) {
+        std::printf("%d ", t);
+      } else {
+        pending += tok->decode(std::span<const ef::token_id>(&t, 1));
+        const std::size_t n = complete_utf8(pending);
+        std::fwrite(pending.data(), 1, n, stdout);
+        pending.erase(0, n);
+      }
+      std::fflush(stdout);
+    };
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, ef::models::bert<>>) {
+            throw ef::config_error("[eigenformer.generate] model_type: expected gpt2 or llama (a decoder), got bert (" + dir + ")");
+          } else {
+            opt.stop_tokens = {ef::token_id(m.config().eos_token_id)};
+            if (prompt.size() > 2000 || ids.size() > 512) std::fprintf(stderr, "prefill of %zu tokens ...\n", ids.size());
+            if (tok) std::fputs(prompt.c_str(), stdout);
+            res = eg::generate(m, {ids}, opt, on_token);
+          }
+        },
+        model);
+    std::fwrite(pending.data(), 1, pending.size(), stdout);
+    std::printf("\n");
+    if (print_ids) {
+      std::printf("ids:");
+      for (auto t : ids) std::printf(" %d", t);
+      for (auto t : res.tokens.front()) std::printf(" %d", t);
+      std::printf("\n");
+    }
+    std::fprintf(stderr, "prefill: %ld tokens in %.1f ms (%.1f tokens/s); decode: %ld tokens in %.1f ms (%.1f tokens/s)\n",
+                 long(res.stats.prefill_tokens), res.stats.prefill_seconds * 1e3, res.stats.prefill_tokens_per_second(),
+                 long(res.stats.decode_tokens), res.stats.decode_seconds * 1e3, res.stats.decode_tokens_per_second());
+  } catch (const ef::error& e) {
+    std::fprintf(stderr, "eigenformer-generate: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
