@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
         model);
     std::fwrite(pending.data(), 1, pending.size(), stdout);
     std::printf("\n");
+    std::fflush(stdout);
     if (print_ids) {
       std::printf("ids:");
       for (auto t : ids) std::printf(" %d", t);

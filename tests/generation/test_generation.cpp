@@ -225,7 +225,9 @@ TEMPLATE_TEST_CASE("generate on the fixture checkpoints", "[generation]", ef::mo
 }
 
 TEST_CASE("the shipped model: tokenizer and greedy continuations equal the PyTorch reference", "[generation][shipped]") {
-  const auto dir = model_dir("").parent_path().parent_path().parent_path() / "models" / "kjv-gpt2";
+  const char* data = std::getenv("EIGENFORMER_TEST_DATA_DIR");  // <repository>/tests/data
+  REQUIRE(data != nullptr);
+  const auto dir = std::filesystem::path(data).parent_path().parent_path() / "models" / "kjv-gpt2";
   REQUIRE(std::filesystem::exists(dir / "model.safetensors"));
   auto model = ef::models::gpt2<>::load(dir);
   auto tok = ef::tokenizers::bpe_tokenizer::from_folder(dir);
