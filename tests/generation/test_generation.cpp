@@ -215,7 +215,10 @@ TEMPLATE_TEST_CASE("generate on the fixture checkpoints", "[generation]", ef::mo
   CHECK(beam1.log_probs.front() == Approx(greedy.log_probs.front()).epsilon(1e-6));
   const auto beam4 = eg::generate(model, {prompt}, b4);
   CHECK(beam4.tokens.front().size() == want.size());
-  CHECK(beam4.log_probs.front() >= greedy.log_probs.front() - 1e-9);
+  // When both find the same tokens their log-probabilities still differ by float32 rounding:
+  // the beam runs the model on 4 rows per step, greedy on 1, and a product's summation blocking
+  // (Eigen's in the scalar build) depends on the row count: ~1e-6 over 12 tokens; 1e-4 margin.
+  CHECK(beam4.log_probs.front() >= greedy.log_probs.front() - 1e-4);
 
   // Bad requests are refused by name.
   eg::generate_options too_long = o;
