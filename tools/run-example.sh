@@ -10,4 +10,5 @@ tools/setup-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target eigenformer-generate
 build/release/examples/eigenformer-generate --model models/kjv-gpt2 \
-  --prompt "And God said unto Moses," --max-tokens 120 --temperature 0.8 --top-k 40 --seed 1 "$@"
+  --prompt "And God said unto Moses," --max-tokens 120 --temperature 0.8 --top-k 40 --repetition-penalty 1.15 \
+  --seed 1 "$@"
