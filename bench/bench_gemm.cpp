@@ -11,6 +11,8 @@
 #include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/xsimd_compat.hpp>
 
+#include "read_bandwidth.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <thread>
@@ -99,25 +101,7 @@ void read_bandwidth(benchmark::State& s) {
   eigenformer::set_num_threads(threads);
   const std::size_t n = std::size_t(128) << 20;
   std::vector<float> buf(n, 1.0f);
-  constexpr std::size_t W = fbatch::size;
-  for (auto _ : s) {
-    float total = 0.0f;
-    // Each thread reads its share as four interleaved sequential streams (more requests in
-    // flight than one stream; the decode kernel reads two panels at once).
-    eigenformer::parallel_for(0, 4096, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-      const std::size_t span = std::size_t(hi - lo) * (n / 4096), quarter = span / 4;
-      const float* base = buf.data() + std::size_t(lo) * (n / 4096);
-      fbatch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
-      for (std::size_t i = 0; i < quarter; i += W) {
-        a0 += fbatch::load_aligned(base + i);
-        a1 += fbatch::load_aligned(base + quarter + i);
-        a2 += fbatch::load_aligned(base + 2 * quarter + i);
-        a3 += fbatch::load_aligned(base + 3 * quarter + i);
-      }
-      benchmark::DoNotOptimize(eigenformer::kernels::compat::reduce_sum((a0 + a1) + (a2 + a3)));
-    });
-    benchmark::DoNotOptimize(total);
-  }
+  for (auto _ : s) benchmark::DoNotOptimize(bench::read_pass(buf));
   s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(n * sizeof(float)));
   eigenformer::set_num_threads(1);
 }

@@ -4,8 +4,9 @@
 //   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3]
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/generation/generate.hpp>
-#include <eigenformer/kernels/xsimd_compat.hpp>
 #include <eigenformer/models/gpt2.hpp>
+
+#include "read_bandwidth.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -18,30 +19,15 @@
 namespace ef = eigenformer;
 
 namespace {
-// GB/s of a 4-stream SIMD sum over 512 MiB, the threads splitting the buffer (median of 5).
+// GB/s of bench::read_pass over 512 MiB (median of 5).
 double read_bandwidth() {
-  using ef::kernels::compat::fbatch;
-  constexpr std::size_t W = fbatch::size;
   const std::size_t n = std::size_t(128) << 20;
-  std::vector<float> buf(n, 1.0f);
+  const std::vector<float> buf(n, 1.0f);
   std::vector<double> gbs;
   for (int r = 0; r < 5; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    float total = 0.0f;
-    ef::parallel_for(0, 4096, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-      const std::size_t span = std::size_t(hi - lo) * (n / 4096), quarter = span / 4;
-      const float* base = buf.data() + std::size_t(lo) * (n / 4096);
-      fbatch a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
-      for (std::size_t i = 0; i < quarter; i += W) {
-        a0 += fbatch::load_unaligned(base + i);
-        a1 += fbatch::load_unaligned(base + quarter + i);
-        a2 += fbatch::load_unaligned(base + 2 * quarter + i);
-        a3 += fbatch::load_unaligned(base + 3 * quarter + i);
-      }
-      volatile float sink = ef::kernels::compat::reduce_sum((a0 + a1) + (a2 + a3));
-      (void)sink;
-    });
-    (void)total;
+    volatile float sink = bench::read_pass(buf);
+    (void)sink;
     gbs.push_back(double(n * sizeof(float)) / 1e9 /
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
