@@ -19,7 +19,9 @@ reported next to the default.
 --generation: GPT-2-124M-shaped decoding (tools/make_gpt2_checkpoint.py build/gpt2-124m): prefill of
 512 random tokens and 64 greedy decode steps, eigenformer (bench_generate_timing) against a plain
 PyTorch GPT-2 with a KV cache on the same weights, at 1 and 2 threads, with the memory-bandwidth
-bound (fp32 weight bytes read per token / read bandwidth measured in the same run).
+bound (fp32 weight bytes read per token / read bandwidth measured in the same run; the % of the
+bound is the median over repetitions of decode speed against probes taken right before and after
+each one, since this shared machine's bandwidth drifts by 1.5x within minutes).
 
     cmake --build --preset release --target bench_generate_timing
     /usr/bin/python3 bench/compare_pytorch.py --generation [--model build/gpt2-124m]
@@ -155,14 +157,15 @@ def generation(path, reps):
         out = subprocess.run([GEN_BIN, "--model", path, "--threads", str(threads), "--reps", str(reps)], check=True,
                              capture_output=True, text=True).stdout
         ef = json.loads(out)
-        bound = ef["read_gbs"] / weight_gb
+        bound = ef["read_gbs"] / weight_gb  # from the median bandwidth; the % column is the median of
+        # per-repetition ratios against the probes taken right before and after each repetition
         for tt, bt, label in settings:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(bt))
             o = subprocess.run([sys.executable, __file__, "--gen-child", str(tt), "--model", path, "--reps", str(reps)],
                                env=env, check=True, capture_output=True, text=True).stdout.split()
             pp, pd = float(o[0]), float(o[1])
             print(f"| {threads} | {label} | {pp:.0f} | {ef['prefill_tps']:.0f} | {pd:.1f} | {ef['decode_tps']:.1f} | "
-                  f"{ef['decode_tps'] / pd:.2f}x | {ef['read_gbs']:.1f} | {bound:.1f} | {100 * ef['decode_tps'] / bound:.0f}% |")
+                  f"{ef['decode_tps'] / pd:.2f}x | {ef['read_gbs']:.1f} | {bound:.1f} | {100 * ef['bound_fraction']:.0f}% |")
 
 
 def main():

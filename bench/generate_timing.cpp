@@ -1,6 +1,11 @@
 // Prefill and decode speed of a decoder checkpoint folder (greedy, random prompt ids), and the
-// memory read bandwidth measured in the same process; prints one JSON line. bench/compare_pytorch.py
-// --generation runs it beside a PyTorch implementation with a KV cache on the same weights.
+// memory read bandwidth measured in the same process right before and after each repetition;
+// prints one JSON line. `bound_fraction` is the median over repetitions of decode tokens/s against
+// the bandwidth bound of that repetition (weight bytes of the folder's *.safetensors read once per
+// token / the mean of the two adjacent bandwidth probes): on a shared machine whose bandwidth
+// drifts with its neighbours, a ratio of figures taken seconds apart is steadier than a ratio of
+// medians taken a minute apart. bench/compare_pytorch.py --generation runs it beside a PyTorch
+// implementation with a KV cache on the same weights.
 //   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3]
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/generation/generate.hpp>
@@ -12,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,20 +25,28 @@
 namespace ef = eigenformer;
 
 namespace {
-// GB/s of bench::read_pass over 512 MiB (median of 5).
-double read_bandwidth() {
-  const std::size_t n = std::size_t(128) << 20;
-  const std::vector<float> buf(n, 1.0f);
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+// GB/s of bench::read_pass over @p buf (512 MiB), median of 3.
+double read_bandwidth(const std::vector<float>& buf) {
+  const std::size_t n = buf.size();
   std::vector<double> gbs;
-  for (int r = 0; r < 5; ++r) {
+  for (int r = 0; r < 3; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     volatile float sink = bench::read_pass(buf);
     (void)sink;
     gbs.push_back(double(n * sizeof(float)) / 1e9 /
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(gbs.begin(), gbs.end());
-  return gbs[gbs.size() / 2];
+  return median(gbs);
+}
+double weight_bytes(const std::string& dir) {
+  double bytes = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".safetensors") bytes += double(e.file_size());
+  return bytes;
 }
 }  // namespace
 
@@ -60,17 +74,22 @@ int main(int argc, char** argv) {
     ef::generation::generate_options o;
     o.sampling.temperature = 0.0f;
     o.max_tokens = decode;
-    std::vector<double> pre, dec;
+    const std::vector<float> buf(std::size_t(128) << 20, 1.0f);
+    const double bytes = weight_bytes(dir);
+    std::vector<double> pre, dec, gbs, frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up
     for (int r = 0; r < std::max(1, reps); ++r) {
+      const double before = read_bandwidth(buf);
       const auto res = ef::generation::generate(model, {prompt}, o);
+      const double after = read_bandwidth(buf), bw = 0.5 * (before + after);
       pre.push_back(res.stats.prefill_tokens_per_second());
       dec.push_back(res.stats.decode_tokens_per_second());
+      gbs.push_back(bw);
+      frac.push_back(dec.back() * bytes / (bw * 1e9));
     }
-    std::sort(pre.begin(), pre.end());
-    std::sort(dec.begin(), dec.end());
-    std::printf("{\"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f}\n", pre[pre.size() / 2],
-                dec[dec.size() / 2], read_bandwidth());
+    std::printf("{\"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
+                "\"bound_fraction\": %.4f}\n",
+                median(pre), median(dec), median(gbs), bytes / 1e9, median(frac));
   } catch (const ef::error& e) {
     std::fprintf(stderr, "bench_generate_timing: %s\n", e.what());
     return 1;

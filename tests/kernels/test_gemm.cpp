@@ -3,7 +3,11 @@
 // a double-precision oracle, packing, panel ranges, epilogues; and ops::linear on top of it.
 #include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/ops/activation.hpp>
+#include <eigenformer/core/parallel.hpp>
 #include <eigenformer/ops/linear.hpp>
+
+#include <array>
+#include <cstring>
 
 #include "../support/check.hpp"
 
@@ -222,4 +226,48 @@ TEST_CASE("ops::linear: packed or Eigen product with bias, sub-blocks and out-by
   CHECK_THROWS_WITH(ef::ops::linear(w, ef::vector::Zero(3), "ffn.up"),
                     Catch::Matchers::Contains("ffn.up") && Catch::Matchers::Contains("[150]") &&
                         Catch::Matchers::Contains("[3]"));
+}
+
+namespace {
+bool same_bits(const ef::matrix& got, const ef::matrix& want) {
+  return got.rows() == want.rows() && got.cols() == want.cols() &&
+         std::memcmp(got.data(), want.data(), sizeof(float) * std::size_t(want.size())) == 0;
+}
+}  // namespace
+
+TEST_CASE("ops::shared_input: layers reading one input in one region equal each forward bit for bit",
+          "[ops][gemm]") {
+  std::srand(9);
+  // Widths that split panels unevenly (150 = 2 panels + 22 columns, 64, 7) and a sub-width, at
+  // decode (1 row), a few rows and many rows; results must not depend on the thread count.
+  const ef::index_t in = 70;
+  const ef::ops::linear a = ef::ops::linear::random(in, 150), b = ef::ops::linear::random(in, 64),
+                        c = ef::ops::linear::random(in, 7, false);
+  for (const ef::index_t t : {1, 5, 31}) {
+    const ef::matrix x = ef::matrix::Random(t, in);
+    ef::matrix ya(t, 150), yb(t, 64), yc(t, 7), wa(t, 150), wb(t, 64), wc(t, 7);
+    a.forward<ef::ops::gelu_tanh>(ef::view(x), ef::view(wa));
+    b.forward(ef::view(x), ef::view(wb));
+    c.forward(ef::view(x), ef::view(wc));
+    for (const int threads : {1, 2, 3}) {
+      ef::set_num_threads(threads);
+      ya.setConstant(f_nan);
+      yb.setConstant(f_nan);
+      yc.setConstant(f_nan);
+      ef::ops::shared_input::forward<ef::ops::gelu_tanh>(
+          ef::view(x), std::array<const ef::ops::linear*, 3>{&a, &b, &c},
+          std::array<ef::matrix_view, 3>{ef::view(ya), ef::view(yb), ef::view(yc)});
+      INFO("rows " << t << " threads " << threads);
+      CHECK(same_bits(ya, wa));
+      CHECK(same_bits(yb, wb));
+      CHECK(same_bits(yc, wc));
+    }
+    ef::set_num_threads(1);
+    // A sub-width (the first 40 outputs of a, as a MatFormer width asks) through the group.
+    ef::matrix sub(t, 40), want(t, 40);
+    a.forward(ef::view(x), ef::view(want), 40);
+    ef::ops::shared_input::forward(ef::view(x), std::array<const ef::ops::linear*, 1>{&a},
+                                   std::array<ef::matrix_view, 1>{ef::view(sub)});
+    CHECK(same_bits(sub, want));
+  }
 }

@@ -18,6 +18,7 @@
 
 #include <Eigen/Core>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -510,8 +511,13 @@ class multi_head_attention {
 
   /// Q = x·Wq + bq, K, V likewise, into the scratch (grown once per shape).
   void project(const_matrix_view x) {
-    project_q(x);
-    project_kv(x);
+    const index_t t = x.rows(), hd = cfg_.dim();
+    tokens_ = kv_tokens_ = t;
+    attn_buf_.get(t, cfg_.num_heads * hd);
+    ops::shared_input::forward(x, std::array<const ops::linear*, 3>{&q_proj_, &k_proj_, &v_proj_},
+                               std::array<matrix_view, 3>{q_buf_.get(t, cfg_.num_heads * hd),
+                                                          k_buf_.get(t, cfg_.kv_heads() * hd),
+                                                          v_buf_.get(t, cfg_.kv_heads() * hd)});
   }
   void project_q(const_matrix_view x) {
     const index_t t = x.rows(), hd = cfg_.dim();

@@ -12,6 +12,7 @@
 #include <eigenformer/ops/linear.hpp>
 #include <eigenformer/ops/norm.hpp>
 
+#include <array>
 #include <string>
 
 namespace eigenformer::ffn {
@@ -121,8 +122,8 @@ class gated_ffn {
     const index_t m = width == 0 ? hidden() : width;
     matrix_view gu = gu_.get(x.rows(), 2 * m);
     matrix_view g = columns(gu, 0, m), u = columns(gu, m, m);
-    gate_.forward<Activation>(x, g, m);
-    up_.forward(x, u, m);
+    ops::shared_input::forward<Activation>(x, std::array<const ops::linear*, 2>{&gate_, &up_},
+                                           std::array<matrix_view, 2>{g, u});
     parallel_for(0, gu.rows(), 16, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
       for (std::ptrdiff_t r = lo; r < hi; ++r) {
         float* gr = gu.row(r).data();

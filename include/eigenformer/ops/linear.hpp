@@ -14,6 +14,8 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/gemm.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -88,18 +90,9 @@ class linear {
     if (cols == 0) cols = out_;
     if (k == 0) k = in_;
     if constexpr (packed) {
-      const kernels::gemm_args g{x.data(),   x.outerStride(), std::size_t(x.rows()), std::size_t(k),
-                                 std::size_t(cols), &w_packed_,   b_.size() ? b_.data() : nullptr,
-                                 y.data(),   y.outerStride()};
-      const auto panels = std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols)));
-      parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        if constexpr (std::is_void_v<Act>) {
-          kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi));
-        } else {
-          kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi),
-                              [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
-        }
-      });
+      const kernels::gemm_args g = args(x, y, cols, k);
+      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
     } else {
       if (cols == out_ && k == in_) {
         y.noalias() = x * w_;
@@ -116,6 +109,22 @@ class linear {
   }
 
  private:
+  friend struct shared_input;
+
+  kernels::gemm_args args(const const_matrix_view& x, matrix_view y, index_t cols, index_t k) const noexcept {
+    return {x.data(),          x.outerStride(), std::size_t(x.rows()), std::size_t(k), std::size_t(cols),
+            &w_packed_,        b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
+  }
+  template <class Act>
+  static void run_panels(const kernels::gemm_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    if constexpr (std::is_void_v<Act>) {
+      kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi));
+    } else {
+      kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi),
+                          [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
+    }
+  }
+
   void check_bias(index_t out, const std::string& name) const {
     if (b_.size() != 0 && b_.size() != out)
       throw_error<shape_error>("ops.linear", "bias of '" + name + "'", format_shape({out}), format_shape({b_.size()}));
@@ -137,6 +146,46 @@ class linear {
   kernels::packed_matrix w_packed_;  // used when packed
   matrix w_;                         // used otherwise
   vector b_;
+};
+
+/// Several linear layers that read the same input (Q, K and V; a GLU's gate and up) run as one
+/// parallel region over all their panels: one fork and join instead of one per layer, and the
+/// threads balance over the whole set (at decode, three 768-wide projections are 12 panels each).
+/// Each result is the one `forward` gives, bit for bit.
+struct shared_input {
+  /// ys[i][:, :c_i] = act_i(x·W_i[:k, :c_i] + b_i) with c_i = ys[i].cols() and k = x.cols();
+  /// act_0 = @p FirstAct (void: none), the others none. Shapes are the caller's to check.
+  template <class FirstAct = void, std::size_t N>
+  static void forward(const_matrix_view x, const std::array<const linear*, N>& layers,
+                      const std::array<matrix_view, N>& ys) noexcept {
+    if constexpr (linear::packed) {
+      std::array<kernels::gemm_args, N> g;
+      std::array<std::ptrdiff_t, N + 1> first{};
+      for (std::size_t i = 0; i < N; ++i) {
+        g[i] = layers[i]->args(x, ys[i], ys[i].cols(), x.cols());
+        first[i + 1] = first[i] + std::ptrdiff_t(kernels::gemm_panels(std::size_t(ys[i].cols())));
+      }
+      parallel_for(0, first[N], 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        for (std::size_t i = 0; i < N; ++i) {
+          const std::ptrdiff_t a = std::max(lo, first[i]), b = std::min(hi, first[i + 1]);
+          if (a >= b) continue;
+          if (i == 0) {
+            linear::run_panels<FirstAct>(g[i], a - first[i], b - first[i]);
+          } else {
+            linear::run_panels<void>(g[i], a - first[i], b - first[i]);
+          }
+        }
+      });
+    } else {
+      for (std::size_t i = 0; i < N; ++i) {
+        if (i == 0) {
+          layers[i]->template forward<FirstAct>(x, ys[i], ys[i].cols(), x.cols());
+        } else {
+          layers[i]->forward(x, ys[i], ys[i].cols(), x.cols());
+        }
+      }
+    }
+  }
 };
 
 }  // namespace eigenformer::ops
