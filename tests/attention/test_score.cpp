@@ -136,6 +136,17 @@ TEST_CASE("layouts: tile classification agrees with allowed() on every pair", "[
               for (ef::index_t j = 0; j < 60; ++j)
                 if (layout.allowed(i, j)) CHECK((j >= span.lo && j < span.hi));
           }
+    // row_keys (where a layout has it, the kernel masks partial tiles by it): exactly the
+    // allowed keys of each query, as one run.
+    if constexpr (requires { layout.row_keys(ef::index_t{}); }) {
+      for (ef::index_t i = 0; i < 50; ++i) {
+        const ea::key_span run = layout.row_keys(i);
+        for (ef::index_t j = 0; j < 70; ++j) {
+          INFO(name << " row_keys of query " << i << " at key " << j);
+          CHECK(layout.allowed(i, j) == (j >= run.lo && j < run.hi));
+        }
+      }
+    }
   };
   check_layout("dense", ea::dense_layout{});
   check_layout("causal", ea::causal_layout{});

@@ -41,6 +41,8 @@ struct dense_layout {
 struct causal_layout {
   static constexpr bool is_causal = true;
   bool allowed(index_t i, index_t j) const noexcept { return j <= i; }
+  /// The keys query i sees form one run: [lo, hi) (before clipping to the keys present).
+  key_span row_keys(index_t i) const noexcept { return {0, i + 1}; }
   tile classify(index_t q0, index_t q1, index_t k0, index_t k1) const noexcept {
     if (k0 > q1 - 1) return tile::skip;
     return k1 - 1 <= q0 ? tile::full : tile::partial;
@@ -64,6 +66,10 @@ struct sliding_window_layout {
   }
   bool allowed(index_t i, index_t j) const noexcept {
     return causal ? (j <= i && j > i - window) : (j - i <= window && i - j <= window);
+  }
+  /// The keys query i sees form one run: [lo, hi) (before clipping to the keys present).
+  key_span row_keys(index_t i) const noexcept {
+    return causal ? key_span{i - window + 1, i + 1} : key_span{i - window, i + window + 1};
   }
   tile classify(index_t q0, index_t q1, index_t k0, index_t k1) const noexcept {
     if (causal) {

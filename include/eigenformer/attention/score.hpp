@@ -9,6 +9,7 @@
 #include <eigenformer/attention/layout.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/kernels.hpp>
 
 #include <Eigen/Core>
@@ -90,37 +91,158 @@ class score_scratch {
     grow(m_, bq);
     grow(l_, bq);
   }
+  /// Room to pack the keys and values of up to @p keys positions for the matmul kernel
+  /// (AVX-512 builds; a no-op elsewhere).
+  void reserve_panels(index_t keys, index_t d, index_t dv) {
+    if constexpr (kernels::simd::has_gemm) {
+      grow(kp_, panels(keys) * panel_width * d + align_slack);
+      grow(vp_, panels(dv) * panel_width * keys + align_slack);
+    }
+  }
+  /// True when reserve_panels covered @p keys positions of widths d, dv.
+  bool has_panels(index_t keys, index_t d, index_t dv) const noexcept {
+    return kp_.size() >= std::size_t(panels(keys) * panel_width * d + align_slack) &&
+           vp_.size() >= std::size_t(panels(dv) * panel_width * keys + align_slack);
+  }
   void reserve_decode(index_t keys, index_t dv) {
     grow(s_, keys);
     grow(acc_, dv);
   }
   /// Bytes held (the kernel's working memory beyond its inputs and outputs).
   std::size_t bytes() const noexcept {
-    return sizeof(float) * (q_.capacity() + s_.capacity() + acc_.capacity() + m_.capacity() + l_.capacity());
+    return sizeof(float) * (q_.capacity() + s_.capacity() + acc_.capacity() + m_.capacity() + l_.capacity() +
+                            kp_.capacity() + vp_.capacity());
   }
   float* q() noexcept { return q_.data(); }
   float* s() noexcept { return s_.data(); }
   float* acc() noexcept { return acc_.data(); }
   float* m() noexcept { return m_.data(); }
   float* l() noexcept { return l_.data(); }
+  /// 64-byte aligned room for keys packed as the matmul kernel's panels (Kᵀ: head_dim rows of 64
+  /// keys per panel) and values (key rows of 64 value columns per panel).
+  float* k_panels() noexcept { return aligned(kp_); }
+  float* v_panels() noexcept { return aligned(vp_); }
+
+  static constexpr index_t panel_width = index_t(kernels::packed_matrix::panel_width);
+  static constexpr index_t panels(index_t n) noexcept { return (n + panel_width - 1) / panel_width; }
 
  private:
+  static constexpr index_t align_slack = 16;  // floats: one 64-byte line
   static void grow(std::vector<float>& v, index_t n) {
     if (index_t(v.size()) < n) v.resize(std::size_t(n));
   }
-  std::vector<float> q_, s_, acc_, m_, l_;
+  static float* aligned(std::vector<float>& v) noexcept {
+    const auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+    return v.data() + (((64 - addr % 64) % 64) / sizeof(float));
+  }
+  std::vector<float> q_, s_, acc_, m_, l_, kp_, vp_;
 };
 
 namespace detail {
 
 using row_map = Eigen::Map<matrix>;
 
+#if EIGENFORMER_HAS_AVX512_GEMM
+/// Rows [0, rows) of C (row stride ldc, `panels` panels of 64 columns, the last one `last_width`
+/// wide) = or += A·B over kc, B given as the packed panels at @p b: the matmul kernel's
+/// micro-tiles on a tile that is already in cache.
+inline void panel_product(index_t rows, const float* a, index_t lda, const float* b, index_t kc, float* c,
+                          index_t ldc, index_t n, bool init) noexcept {
+  namespace kd = kernels::simd::detail;
+  constexpr index_t W = score_scratch::panel_width;
+  for (index_t j = 0; j * W < n; ++j) {
+    __mmask16 mask[4];
+    kd::panel_masks(std::size_t(std::min(W, n - j * W)), mask);
+    for (index_t r = 0; r < rows; r += index_t(kd::gemm_mr))
+      kd::tile(std::size_t(std::min(index_t(kd::gemm_mr), rows - r)), a + r * lda, lda, b + j * W * kc,
+               std::size_t(kc), c + r * ldc + j * W, ldc, mask, init, nullptr);
+  }
+}
+#endif
+
+/// Keys [base, base + rows) of one head packed once for the matmul kernel: Kᵀ in 64-key panels
+/// (head_dim × 64 each) and V in 64-column panels (rows × 64 each). Tiles whose first key is
+/// base + a multiple of 64 take the packed product; the rest (and builds without AVX-512) take
+/// Eigen's.
+struct packed_keys {
+  const float* k = nullptr;
+  const float* v = nullptr;
+  index_t base = 0, rows = 0;
+  bool covers(index_t k0, index_t k1) const noexcept {
+    return k != nullptr && k0 >= base && k1 <= base + rows && (k0 - base) % score_scratch::panel_width == 0;
+  }
+};
+
+/// Packs keys [base, base + count) of @p p into @p ws (which must have room: has_panels).
+inline packed_keys pack_keys(const head_problem& p, index_t base, index_t count, score_scratch& ws) noexcept {
+  constexpr index_t W = score_scratch::panel_width;
+  const index_t d = p.k.cols(), dv = p.v.cols();
+  float* kp = ws.k_panels();
+  float* vp = ws.v_panels();
+  for (index_t j = 0; j * W < count; ++j) {
+    float* panel = kp + j * W * d;
+    const index_t w = std::min(W, count - j * W);
+    for (index_t c = 0; c < w; ++c) {
+      const float* krow = p.k.row(base + j * W + c).data();
+      for (index_t dd = 0; dd < d; ++dd) panel[dd * W + c] = krow[dd];
+    }
+    if (w < W)
+      for (index_t dd = 0; dd < d; ++dd) std::fill(panel + dd * W + w, panel + dd * W + W, 0.0f);
+  }
+  for (index_t j = 0; j * W < dv; ++j) {
+    float* panel = vp + j * W * count;
+    const index_t w = std::min(W, dv - j * W);
+    for (index_t r = 0; r < count; ++r) {
+      const float* vrow = p.v.row(base + r).data() + j * W;
+      std::copy(vrow, vrow + w, panel + r * W);
+      std::fill(panel + r * W + w, panel + r * W + W, 0.0f);
+    }
+  }
+  return {kp, vp, base, count};
+}
+
+/// S = Q_tile·K_blockᵀ (Q_tile already scaled), from the packed keys when they cover the block.
+inline void score_product(row_map& s, const row_map& qt, const head_problem& p, index_t k0,
+                          const packed_keys& pk) noexcept {
+  const index_t bk = s.cols();
+#if EIGENFORMER_HAS_AVX512_GEMM
+  if (pk.covers(k0, k0 + bk)) {
+    const index_t d = qt.cols();
+    panel_product(s.rows(), qt.data(), d, pk.k + (k0 - pk.base) * d, d, s.data(), bk, bk, true);
+    return;
+  }
+#else
+  (void)pk;
+#endif
+  s.noalias() = qt * rows(p.k, k0, bk).transpose();
+}
+
+/// acc += S·V_block (S: [bq, bk] weights, V_block: rows k0.. of p.v).
+inline void value_product(row_map& acc, const row_map& s, const head_problem& p, index_t k0,
+                          const packed_keys& pk) noexcept {
+  const index_t bk = s.cols();
+#if EIGENFORMER_HAS_AVX512_GEMM
+  if (pk.covers(k0, k0 + bk)) {
+    const index_t bq = s.rows(), dv = acc.cols();
+    // Value panel j holds pk.rows rows of 64 columns; the block starts (k0 − base) rows in.
+    constexpr index_t W = score_scratch::panel_width;
+    for (index_t j = 0; j * W < dv; ++j)
+      panel_product(bq, s.data(), bk, pk.v + j * W * pk.rows + (k0 - pk.base) * W, bk, acc.data() + j * W, dv,
+                    std::min(W, dv - j * W), false);
+    return;
+  }
+#else
+  (void)pk;
+#endif
+  acc.noalias() += s * rows(p.v, k0, bk);
+}
+
 /// S = Q_tile·K_blockᵀ (Q_tile already scaled), plus ALiBi and the mask of a partial tile.
 template <class Layout>
 inline void tile_scores(row_map s, const row_map& qt, const head_problem& p, const Layout& layout,
-                        index_t q0, index_t k0, bool partial) noexcept {
+                        index_t q0, index_t k0, bool partial, const packed_keys& pk) noexcept {
   const index_t bq = s.rows(), bk = s.cols();
-  s.noalias() = qt * rows(p.k, k0, bk).transpose();
+  score_product(s, qt, p, k0, pk);
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   for (index_t r = 0; r < bq; ++r) {
     float* row = s.data() + r * bk;
@@ -130,11 +252,20 @@ inline void tile_scores(row_map s, const row_map& qt, const head_problem& p, con
         const index_t d = i - (k0 + c);
         row[c] -= p.alibi_slope * static_cast<float>(d < 0 ? -d : d);
       }
-    if (partial)
-      for (index_t c = 0; c < bk; ++c) {
-        const index_t j = k0 + c;
-        if (!layout.allowed(i, j) || (p.key_valid && !p.key_valid[j])) row[c] = neg_inf;
+    if (!partial) continue;
+    if constexpr (requires { layout.row_keys(i); }) {
+      if (!p.key_valid) {  // one run of visible keys: mask what lies outside it
+        const key_span run = layout.row_keys(i);
+        const index_t lo = std::clamp<index_t>(run.lo - k0, 0, bk), hi = std::clamp<index_t>(run.hi - k0, lo, bk);
+        std::fill(row, row + lo, neg_inf);
+        std::fill(row + hi, row + bk, neg_inf);
+        continue;
       }
+    }
+    for (index_t c = 0; c < bk; ++c) {
+      const index_t j = k0 + c;
+      if (!layout.allowed(i, j) || (p.key_valid && !p.key_valid[j])) row[c] = neg_inf;
+    }
   }
 }
 
@@ -164,6 +295,14 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
   if constexpr (is_sigmoid) sigmoid_bias = norm.bias_for(m);
   matrix_view out = p.out;  // a view: writing through the copy writes the caller's output
 
+  // Pack the keys this problem's queries can see once, when the tiles fall on panel edges.
+  detail::packed_keys pk;
+  if constexpr (kernels::simd::has_gemm) {
+    const key_span all = n > 0 ? layout.key_range(p.q_pos0, p.q_pos0 + n, m) : key_span{};
+    if (all.hi > all.lo && tiles.key % score_scratch::panel_width == 0 && ws.has_panels(all.hi - all.lo, d, dv))
+      pk = detail::pack_keys(p, all.lo, all.hi - all.lo, ws);
+  }
+
   for (index_t qt0 = 0; qt0 < n; qt0 += tiles.query) {
     const index_t bq = std::min(tiles.query, n - qt0);
     const index_t q0 = p.q_pos0 + qt0, q1 = q0 + bq;
@@ -185,7 +324,7 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
         if (t == tile::skip) continue;
         if (t == tile::full && detail::any_padding(p.key_valid, k0, k1)) t = tile::partial;
         row_map s(ws.s(), bq, k1 - k0);
-        detail::tile_scores(s, qt, p, layout, q0, k0, t == tile::partial);
+        detail::tile_scores(s, qt, p, layout, q0, k0, t == tile::partial, pk);
         fn(k0, s);
       }
     };
@@ -198,7 +337,7 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
               kernels::active::online_softmax_step(s.data() + r * bk, std::size_t(bk), rm[r], rl[r]);
           if (alpha != 1.0f) acc.row(r) *= alpha;
         }
-        acc.noalias() += s * rows(p.v, k0, bk);
+        detail::value_product(acc, s, p, k0, pk);
       });
       for (index_t r = 0; r < bq; ++r) {
         const float inv = rl[r] > 0.0f ? 1.0f / rl[r] : 0.0f;
@@ -209,7 +348,7 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
         const index_t bk = s.cols();
         s.array() += sigmoid_bias;
         kernels::active::sigmoid(s.data(), s.data(), std::size_t(bq * bk));  // σ(−inf) = 0
-        acc.noalias() += s * rows(p.v, k0, bk);
+        detail::value_product(acc, s, p, k0, pk);
       });
       out.middleRows(qt0, bq) = acc;
     } else {  // clipped softmax: pass 1 finds each row's max and sum, pass 2 clips and sums
@@ -234,7 +373,7 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
             row[c] = sc == neg_inf ? 0.0f : std::clamp(stretch * pr + shift, 0.0f, 1.0f);
           }
         }
-        acc.noalias() += s * rows(p.v, k0, bk);
+        detail::value_product(acc, s, p, k0, pk);
       });
       out.middleRows(qt0, bq) = acc;
     }
@@ -351,6 +490,7 @@ class score_attention {
   void reserve(scratch_type& ws, index_t d, index_t dv, index_t max_keys) const {
     ws.reserve(tiles_.query, tiles_.key, d, dv);
     ws.reserve_decode(max_keys, dv);
+    ws.reserve_panels(max_keys, d, dv);
   }
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
     score_attention_head(p, norm_, layout_, tiles_, ws);
