@@ -7,12 +7,12 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/json.hpp>
 #include <eigenformer/io/safetensors.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -20,15 +20,6 @@
 #include <vector>
 
 namespace eigenformer::io {
-
-/// Reads a JSON file; io_error when it cannot be read, format_error when it is not JSON.
-inline nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_error<io_error>("io.json", "file", "a readable JSON file", "cannot open", path.string());
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw_error<format_error>("io.json", "content", "valid JSON", "a parse error", path.string());
-  return j;
-}
 
 /// The weights of a checkpoint folder (all shards mapped).
 class checkpoint {

@@ -6,7 +6,7 @@
 /// config_errors naming the field and the file.
 
 #include <eigenformer/core/error.hpp>
-#include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/io/json.hpp>
 
 #include <nlohmann/json.hpp>
 

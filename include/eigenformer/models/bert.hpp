@@ -72,14 +72,8 @@ class bert {
   /// Loads a checkpoint folder (config.json + safetensors). Throws io_error, format_error,
   /// config_error or shape_error naming the file and tensor or field.
   static bert load(const std::filesystem::path& dir, Attention variant = {}) {
-    const auto cfg = io::read_config(dir);
-    const auto* c = std::get_if<io::bert_config>(&cfg);
-    if (!c) throw_error<config_error>("models.bert", "model_type", "\"bert\"", "another model type", (dir / "config.json").string());
-    io::checkpoint ckpt(dir);
-    io::weight_binder w(ckpt, hf::find_prefix(ckpt, "embeddings.word_embeddings.weight", {"bert.", ""}));
-    bert m(*c, w, std::move(variant));
-    w.finish();
-    return m;
+    return hf::load_folder<bert>(dir, "models.bert", "bert", "embeddings.word_embeddings.weight", {"bert.", ""},
+                                 std::move(variant));
   }
 
   const io::bert_config& config() const noexcept { return cfg_; }
@@ -93,7 +87,7 @@ class bert {
   void forward(std::span<const token_id> ids, offsets_view offsets, std::span<const token_id> token_types,
                matrix_view hidden) {
     const char* where = "models.bert";
-    hf::check_tokens(where, ids, offsets, word_, cfg_.max_position_embeddings);
+    hf::check_tokens(where, ids, offsets, word_.vocab(), cfg_.max_position_embeddings);
     if (!token_types.empty()) {
       if (token_types.size() != ids.size())
         throw_error<shape_error>(where, "token type ids", format_shape({index_t(ids.size())}),

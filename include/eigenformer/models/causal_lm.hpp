@@ -53,7 +53,7 @@ class causal_lm {
   }
   /// One new token per sequence: ids [batch], hidden [batch, d].
   void step(std::span<const token_id> ids, matrix_view hidden, cache_type& cache) {
-    check_ids(ids);
+    ops::check_token_ids(ids, vocab_size(), "token id");
     hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
     if (cache.empty() || cache.front().batch != index_t(ids.size()))
       throw_error<shape_error>(where_, "tokens of the step", "one per cached sequence",
@@ -79,13 +79,7 @@ class causal_lm {
 
  private:
   void embed_prompts(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden) {
-    validate_offsets(offsets, index_t(ids.size()), where_);
-    check_ids(ids);
-    for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
-      if (offsets[s + 1] - offsets[s] > max_positions_)
-        throw_error<shape_error>(where_, "sequence " + std::to_string(s) + " length",
-                                 "at most " + std::to_string(max_positions_) + " (max positions)",
-                                 std::to_string(offsets[s + 1] - offsets[s]));
+    hf::check_tokens(where_, ids, offsets, vocab_size(), max_positions_);
     hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
     lookup(ids, hidden);
     if (positions_)
@@ -93,12 +87,6 @@ class causal_lm {
         for (index_t r = offsets[s]; r < offsets[s + 1]; ++r) hidden.row(r) += positions_->table.row(r - offsets[s]);
   }
 
-  void check_ids(std::span<const token_id> ids) const {
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] < 0 || ids[i] >= vocab_size())
-        throw_error<shape_error>("ops.embedding", "token id [" + std::to_string(i) + "]",
-                                 "an id in [0, " + std::to_string(vocab_size()) + ")", std::to_string(ids[i]));
-  }
   void lookup(std::span<const token_id> ids, matrix_view out) const noexcept {
     if (tokens_) {
       tokens_->lookup(ids, out);

@@ -32,23 +32,21 @@ class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_
   using config_type = io::gpt2_config;
 
   gpt2(const io::gpt2_config& c, io::weight_binder& w, Attention variant = {})
-      : base("models.gpt2", load_tokens(c, w), hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd),
-             load_stack(c, w, variant), load_head(c, w), c.n_positions),
-        cfg_(c) {}
+      : gpt2(c, w, hf::lm_head_binding::load("models.gpt2", w, c.tie_word_embeddings, "wte", c.vocab_size, c.n_embd),
+             std::move(variant)) {}
 
+  /// Loads a GPT-2 checkpoint folder (weights under "transformer." or at the top level).
   static gpt2 load(const std::filesystem::path& dir, Attention variant = {}) {
-    const auto cfg = io::read_config(dir);
-    const auto* c = std::get_if<io::gpt2_config>(&cfg);
-    if (!c) throw_error<config_error>("models.gpt2", "model_type", "\"gpt2\"", "another model type", (dir / "config.json").string());
-    io::checkpoint ckpt(dir);
-    io::weight_binder w(ckpt, hf::find_prefix(ckpt, "wte.weight", {"transformer.", ""}));
-    gpt2 m(*c, w, std::move(variant));
-    w.finish();
-    return m;
+    return hf::load_folder<gpt2>(dir, "models.gpt2", "gpt2", "wte.weight", {"transformer.", ""}, std::move(variant));
   }
   const io::gpt2_config& config() const noexcept { return cfg_; }
 
  private:
+  gpt2(const io::gpt2_config& c, io::weight_binder& w, hf::lm_head_binding lm, Attention variant)
+      : base("models.gpt2", std::move(lm.tokens), hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd),
+             load_stack(c, w, variant), std::move(lm.head), c.n_positions),
+        cfg_(c) {}
+
   static typename base::stack_type load_stack(const io::gpt2_config& c, io::weight_binder& w, const Attention& variant) {
     const index_t d = c.n_embd, ff = c.n_inner;
     attention::attention_config ac{.d_model = d, .num_heads = c.n_head, .max_positions = c.n_positions};
@@ -77,22 +75,6 @@ class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_
     }
     return typename base::stack_type(std::move(layers), hf::layer_norm(w, "ln_f", d, c.layer_norm_epsilon));
   }
-  static bool tied(const io::gpt2_config& c, const io::weight_binder& w) {
-    const bool stored = w.scoped("").has("lm_head.weight");
-    if (!stored && !c.tie_word_embeddings)
-      throw_error<config_error>("models.gpt2", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
-    return !stored;
-  }
-  /// The token table, unless the head is tied to it (the head then serves the lookups).
-  static std::optional<ops::embedding> load_tokens(const io::gpt2_config& c, io::weight_binder& w) {
-    if (tied(c, w)) return std::nullopt;
-    return hf::embedding(w, "wte.weight", c.vocab_size, c.n_embd);
-  }
-  static ops::linear load_head(const io::gpt2_config& c, io::weight_binder& w) {
-    io::weight_binder top = w.scoped("");
-    return hf::linear(top, tied(c, w) ? w.prefix() + "wte" : std::string("lm_head"), c.vocab_size, c.n_embd, false);
-  }
-
   io::gpt2_config cfg_;
 };
 

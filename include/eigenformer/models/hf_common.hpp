@@ -7,13 +7,18 @@
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/io/hf_config.hpp>
 #include <eigenformer/ops/embedding.hpp>
 #include <eigenformer/ops/linear.hpp>
 #include <eigenformer/ops/norm.hpp>
 
+#include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <variant>
 
 namespace eigenformer::models::hf {
 
@@ -51,12 +56,53 @@ inline std::string find_prefix(const io::checkpoint& c, const std::string& probe
   return "";
 }
 
-/// Checks a packed batch of token ids: offsets, ids in range, no sequence longer than
+/// Loads preset @p Model from a Hugging Face folder: config.json must hold a
+/// `Model::config_type` (else config_error naming the file), the weights bind under the first of
+/// @p prefixes where @p probe exists, and every missing or unexpected tensor is reported together
+/// (weight_binder::finish). @p args go to the constructor after the config and binder.
+template <class Model, class... Args>
+Model load_folder(const std::filesystem::path& dir, const char* where, const char* model_type, const std::string& probe,
+                  std::initializer_list<const char*> prefixes, Args&&... args) {
+  const auto cfg = io::read_config(dir);
+  const auto* c = std::get_if<typename Model::config_type>(&cfg);
+  if (!c)
+    throw_error<config_error>(where, "model_type", std::string("\"") + model_type + "\"", "another model type",
+                              (dir / "config.json").string());
+  io::checkpoint ckpt(dir);
+  io::weight_binder w(ckpt, find_prefix(ckpt, probe, prefixes));
+  Model m(*c, w, std::forward<Args>(args)...);
+  w.finish();
+  return m;
+}
+
+/// A decoder's token table and LM head. The head is tied to the table (HF's
+/// tie_word_embeddings) when the checkpoint has no top-level `lm_head.weight`; then only the
+/// head's packed weights are kept and serve the lookups too. Throws config_error when the head
+/// is absent but the config says it is not tied.
+struct lm_head_binding {
+  std::optional<ops::embedding> tokens;  ///< nullopt when tied
+  ops::linear head;                      ///< [d] -> [vocab]
+
+  /// @p table: the token table's name under the binder's prefix ("wte", "embed_tokens").
+  static lm_head_binding load(const char* where, io::weight_binder& w, bool tie_word_embeddings,
+                              const std::string& table, index_t vocab, index_t d) {
+    io::weight_binder top = w.scoped("");
+    const bool tied = !top.has("lm_head.weight");
+    if (tied && !tie_word_embeddings)
+      throw_error<config_error>(where, "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
+    lm_head_binding b;
+    if (!tied) b.tokens = embedding(w, table + ".weight", vocab, d);
+    b.head = linear(top, tied ? w.prefix() + table : std::string("lm_head"), vocab, d, false);
+    return b;
+  }
+};
+
+/// Checks a packed batch of token ids: offsets, ids in [0, @p vocab), no sequence longer than
 /// @p max_positions. Throws shape_error naming the first problem.
-inline void check_tokens(const char* where, std::span<const token_id> ids, offsets_view offsets,
-                         const ops::embedding& table, index_t max_positions) {
+inline void check_tokens(const char* where, std::span<const token_id> ids, offsets_view offsets, index_t vocab,
+                         index_t max_positions) {
   validate_offsets(offsets, index_t(ids.size()), where);
-  table.check_ids(ids, "token id");
+  ops::check_token_ids(ids, vocab, "token id");
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
     if (offsets[s + 1] - offsets[s] > max_positions)
       throw_error<shape_error>(where, "sequence " + std::to_string(s) + " length",

@@ -30,23 +30,23 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
   using config_type = io::llama_config;
 
   llama(const io::llama_config& c, io::weight_binder& w, Attention variant = {})
-      : base("models.llama", load_tokens(c, w), std::nullopt, load_stack(c, w, variant), load_head(c, w),
-             c.max_position_embeddings),
-        cfg_(c) {}
+      : llama(c, w,
+              hf::lm_head_binding::load("models.llama", w, c.tie_word_embeddings, "embed_tokens", c.vocab_size,
+                                        c.hidden_size),
+              std::move(variant)) {}
 
+  /// Loads a LLaMA checkpoint folder (weights under "model." or at the top level).
   static llama load(const std::filesystem::path& dir, Attention variant = {}) {
-    const auto cfg = io::read_config(dir);
-    const auto* c = std::get_if<io::llama_config>(&cfg);
-    if (!c) throw_error<config_error>("models.llama", "model_type", "\"llama\"", "another model type", (dir / "config.json").string());
-    io::checkpoint ckpt(dir);
-    io::weight_binder w(ckpt, hf::find_prefix(ckpt, "embed_tokens.weight", {"model.", ""}));
-    llama m(*c, w, std::move(variant));
-    w.finish();
-    return m;
+    return hf::load_folder<llama>(dir, "models.llama", "llama", "embed_tokens.weight", {"model.", ""}, std::move(variant));
   }
   const io::llama_config& config() const noexcept { return cfg_; }
 
  private:
+  llama(const io::llama_config& c, io::weight_binder& w, hf::lm_head_binding lm, Attention variant)
+      : base("models.llama", std::move(lm.tokens), std::nullopt, load_stack(c, w, variant), std::move(lm.head),
+             c.max_position_embeddings),
+        cfg_(c) {}
+
   static typename base::stack_type load_stack(const io::llama_config& c, io::weight_binder& w, const Attention& variant) {
     const index_t d = c.hidden_size, ff = c.intermediate_size, hd = d / c.num_attention_heads;
     const index_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
@@ -82,22 +82,6 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
     }
     return typename base::stack_type(std::move(layers), hf::rms_norm(w, "norm", d, c.rms_norm_eps));
   }
-  static bool tied(const io::llama_config& c, const io::weight_binder& w) {
-    const bool stored = w.scoped("").has("lm_head.weight");
-    if (!stored && !c.tie_word_embeddings)
-      throw_error<config_error>("models.llama", "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
-    return !stored;
-  }
-  static std::optional<ops::embedding> load_tokens(const io::llama_config& c, io::weight_binder& w) {
-    if (tied(c, w)) return std::nullopt;
-    return hf::embedding(w, "embed_tokens.weight", c.vocab_size, c.hidden_size);
-  }
-  static ops::linear load_head(const io::llama_config& c, io::weight_binder& w) {
-    io::weight_binder top = w.scoped("");
-    return hf::linear(top, tied(c, w) ? w.prefix() + "embed_tokens" : std::string("lm_head"), c.vocab_size,
-                      c.hidden_size, false);
-  }
-
   io::llama_config cfg_;
 };
 

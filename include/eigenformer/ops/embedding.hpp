@@ -13,6 +13,14 @@
 
 namespace eigenformer::ops {
 
+/// Throws shape_error naming @p what and the first id outside [0, @p vocab).
+inline void check_token_ids(std::span<const token_id> ids, index_t vocab, const std::string& what) {
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      throw_error<shape_error>("ops.embedding", what + " [" + std::to_string(i) + "]",
+                               "an id in [0, " + std::to_string(vocab) + ")", std::to_string(ids[i]));
+}
+
 struct embedding {
   matrix table;  ///< [vocab, d]
 
@@ -20,12 +28,7 @@ struct embedding {
   index_t dim() const noexcept { return table.cols(); }
 
   /// Throws shape_error naming @p what and the first id outside [0, vocab).
-  void check_ids(std::span<const token_id> ids, const std::string& what) const {
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] < 0 || ids[i] >= vocab())
-        throw_error<shape_error>("ops.embedding", what + " [" + std::to_string(i) + "]",
-                                 "an id in [0, " + std::to_string(vocab()) + ")", std::to_string(ids[i]));
-  }
+  void check_ids(std::span<const token_id> ids, const std::string& what) const { check_token_ids(ids, vocab(), what); }
   /// out.row(i) = table.row(ids[i]). Ids must have passed check_ids.
   void lookup(std::span<const token_id> ids, matrix_view out) const noexcept {
     for (std::size_t i = 0; i < ids.size(); ++i)

@@ -10,7 +10,7 @@
 /// `decode` maps ids back to bytes. Pieces are cached (bounded).
 
 #include <eigenformer/core/error.hpp>
-#include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/io/json.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 

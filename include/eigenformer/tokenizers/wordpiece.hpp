@@ -9,7 +9,7 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
-#include <eigenformer/io/checkpoint.hpp>
+#include <eigenformer/io/json.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 
 #include <filesystem>
