@@ -100,8 +100,8 @@ void read_bandwidth(benchmark::State& s) {
   const int threads = static_cast<int>(s.range(0));
   eigenformer::set_num_threads(threads);
   const std::size_t n = std::size_t(128) << 20;
-  std::vector<float> buf(n, 1.0f);
-  for (auto _ : s) benchmark::DoNotOptimize(bench::read_pass(buf));
+  const auto buf = bench::probe_buffer(n);
+  for (auto _ : s) benchmark::DoNotOptimize(bench::read_pass({buf.data(), buf.size()}));
   s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(n * sizeof(float)));
   eigenformer::set_num_threads(1);
 }

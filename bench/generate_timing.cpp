@@ -30,12 +30,12 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 // GB/s of bench::read_pass over @p buf (512 MiB), median of 3.
-double read_bandwidth(const std::vector<float>& buf) {
+double read_bandwidth(const ef::kernels::weight_buffer& buf) {
   const std::size_t n = buf.size();
   std::vector<double> gbs;
   for (int r = 0; r < 3; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    volatile float sink = bench::read_pass(buf);
+    volatile float sink = bench::read_pass({buf.data(), buf.size()});
     (void)sink;
     gbs.push_back(double(n * sizeof(float)) / 1e9 /
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     ef::generation::generate_options o;
     o.sampling.temperature = 0.0f;
     o.max_tokens = decode;
-    const std::vector<float> buf(std::size_t(128) << 20, 1.0f);
+    const auto buf = bench::probe_buffer(std::size_t(128) << 20);
     const double bytes = weight_bytes(dir);
     std::vector<double> pre, dec, gbs, frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up

@@ -2,16 +2,27 @@
 // One pass of the memory read-bandwidth probe the decode benchmarks compare against: a SIMD sum
 // over @p buf, the threads (parallel_for) splitting it, each reading its share as four
 // interleaved sequential streams (more requests in flight than one stream; the decode kernel
-// reads two weight panels at once). @p buf should be far larger than the last-level cache.
+// reads two weight panels at once). @p buf should be far larger than the last-level cache and
+// allocated as weights are (probe_buffer), so that probe and weights see the same page sizes.
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/xsimd_compat.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <vector>
 
 namespace bench {
 
-inline float read_pass(const std::vector<float>& buf) {
+/// @p n floats of 1.0 in storage allocated as packed weights are (kernels::weight_buffer).
+inline eigenformer::kernels::weight_buffer probe_buffer(std::size_t n) {
+  eigenformer::kernels::weight_buffer b(n);
+  std::fill(b.data(), b.data() + n, 1.0f);
+  return b;
+}
+
+inline float read_pass(std::span<const float> buf) {
   using eigenformer::kernels::compat::fbatch;
   constexpr std::size_t W = fbatch::size, chunks = 4096;
   const std::size_t per_chunk = buf.size() / chunks;
