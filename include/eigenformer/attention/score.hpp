@@ -97,12 +97,14 @@ class score_scratch {
     if constexpr (kernels::simd::has_gemm) {
       grow(kp_, panels(keys) * panel_width * d + align_slack);
       grow(vp_, panels(dv) * panel_width * keys + align_slack);
+      if (index_t(ready_.size()) < panels(keys)) ready_.resize(std::size_t(panels(keys)));
     }
   }
   /// True when reserve_panels covered @p keys positions of widths d, dv.
   bool has_panels(index_t keys, index_t d, index_t dv) const noexcept {
     return kp_.size() >= std::size_t(panels(keys) * panel_width * d + align_slack) &&
-           vp_.size() >= std::size_t(panels(dv) * panel_width * keys + align_slack);
+           vp_.size() >= std::size_t(panels(dv) * panel_width * keys + align_slack) &&
+           ready_.size() >= std::size_t(panels(keys));
   }
   void reserve_decode(index_t keys, index_t dv) {
     grow(s_, keys);
@@ -111,7 +113,8 @@ class score_scratch {
   /// Bytes held (the kernel's working memory beyond its inputs and outputs).
   std::size_t bytes() const noexcept {
     return sizeof(float) * (q_.capacity() + s_.capacity() + acc_.capacity() + m_.capacity() + l_.capacity() +
-                            kp_.capacity() + vp_.capacity());
+                            kp_.capacity() + vp_.capacity()) +
+           ready_.capacity();
   }
   float* q() noexcept { return q_.data(); }
   float* s() noexcept { return s_.data(); }
@@ -122,6 +125,8 @@ class score_scratch {
   /// keys per panel) and values (key rows of 64 value columns per panel).
   float* k_panels() noexcept { return aligned(kp_); }
   float* v_panels() noexcept { return aligned(vp_); }
+  /// One flag per 64-key panel: packed for the current problem yet.
+  std::uint8_t* panel_ready() noexcept { return ready_.data(); }
 
   static constexpr index_t panel_width = index_t(kernels::packed_matrix::panel_width);
   static constexpr index_t panels(index_t n) noexcept { return (n + panel_width - 1) / panel_width; }
@@ -136,6 +141,7 @@ class score_scratch {
     return v.data() + (((64 - addr % 64) % 64) / sizeof(float));
   }
   std::vector<float> q_, s_, acc_, m_, l_, kp_, vp_;
+  std::vector<std::uint8_t> ready_;
 };
 
 namespace detail {
@@ -160,53 +166,67 @@ inline void panel_product(index_t rows, const float* a, index_t lda, const float
 }
 #endif
 
-/// Keys [base, base + rows) of one head packed once for the matmul kernel: Kᵀ in 64-key panels
-/// (head_dim × 64 each) and V in 64-column panels (rows × 64 each). Tiles whose first key is
-/// base + a multiple of 64 take the packed product; the rest (and builds without AVX-512) take
-/// Eigen's.
+/// Keys [base, base + rows) of one head packed for the matmul kernel, 64 keys at a time on first
+/// use (a sparse layout visits only some of them): Kᵀ in 64-key panels (head_dim × 64 each) and
+/// V in 64-column panels (rows × 64 each). Tiles whose first key is base + a multiple of 64 take
+/// the packed product; the rest (and builds without AVX-512) take Eigen's.
 struct packed_keys {
-  const float* k = nullptr;
-  const float* v = nullptr;
+  const head_problem* p = nullptr;
+  float* k = nullptr;
+  float* v = nullptr;
+  std::uint8_t* ready = nullptr;
   index_t base = 0, rows = 0;
+
+  /// Uses @p ws (which must have room for @p count keys: has_panels) for keys [base, base + count).
+  packed_keys(const head_problem& problem, index_t first, index_t count, score_scratch& ws) noexcept
+      : p(&problem), k(ws.k_panels()), v(ws.v_panels()), ready(ws.panel_ready()), base(first), rows(count) {
+    std::fill(ready, ready + score_scratch::panels(count), std::uint8_t{0});
+  }
+  packed_keys() = default;
+
   bool covers(index_t k0, index_t k1) const noexcept {
     return k != nullptr && k0 >= base && k1 <= base + rows && (k0 - base) % score_scratch::panel_width == 0;
   }
-};
+  /// Packs the panels holding keys [k0, k1) that are not packed yet.
+  void prepare(index_t k0, index_t k1) noexcept {
+    constexpr index_t W = score_scratch::panel_width;
+    for (index_t q = (k0 - base) / W; q * W < k1 - base; ++q)
+      if (!ready[q]) {
+        pack_panel(q);
+        ready[q] = 1;
+      }
+  }
 
-/// Packs keys [base, base + count) of @p p into @p ws (which must have room: has_panels).
-inline packed_keys pack_keys(const head_problem& p, index_t base, index_t count, score_scratch& ws) noexcept {
-  constexpr index_t W = score_scratch::panel_width;
-  const index_t d = p.k.cols(), dv = p.v.cols();
-  float* kp = ws.k_panels();
-  float* vp = ws.v_panels();
-  for (index_t j = 0; j * W < count; ++j) {
-    float* panel = kp + j * W * d;
-    const index_t w = std::min(W, count - j * W);
+ private:
+  void pack_panel(index_t q) noexcept {
+    constexpr index_t W = score_scratch::panel_width;
+    const index_t d = p->k.cols(), dv = p->v.cols(), r0 = q * W, w = std::min(W, rows - r0);
+    float* panel = k + q * W * d;
     for (index_t c = 0; c < w; ++c) {
-      const float* krow = p.k.row(base + j * W + c).data();
+      const float* krow = p->k.row(base + r0 + c).data();
       for (index_t dd = 0; dd < d; ++dd) panel[dd * W + c] = krow[dd];
     }
     if (w < W)
       for (index_t dd = 0; dd < d; ++dd) std::fill(panel + dd * W + w, panel + dd * W + W, 0.0f);
-  }
-  for (index_t j = 0; j * W < dv; ++j) {
-    float* panel = vp + j * W * count;
-    const index_t w = std::min(W, dv - j * W);
-    for (index_t r = 0; r < count; ++r) {
-      const float* vrow = p.v.row(base + r).data() + j * W;
-      std::copy(vrow, vrow + w, panel + r * W);
-      std::fill(panel + r * W + w, panel + r * W + W, 0.0f);
+    for (index_t j = 0; j * W < dv; ++j) {
+      float* vpanel = v + j * W * rows;
+      const index_t wv = std::min(W, dv - j * W);
+      for (index_t r = r0; r < r0 + w; ++r) {
+        const float* vrow = p->v.row(base + r).data() + j * W;
+        std::copy(vrow, vrow + wv, vpanel + r * W);
+        std::fill(vpanel + r * W + wv, vpanel + r * W + W, 0.0f);
+      }
     }
   }
-  return {kp, vp, base, count};
-}
+};
 
 /// S = Q_tile·K_blockᵀ (Q_tile already scaled), from the packed keys when they cover the block.
 inline void score_product(row_map& s, const row_map& qt, const head_problem& p, index_t k0,
-                          const packed_keys& pk) noexcept {
+                          packed_keys& pk) noexcept {
   const index_t bk = s.cols();
 #if EIGENFORMER_HAS_AVX512_GEMM
   if (pk.covers(k0, k0 + bk)) {
+    pk.prepare(k0, k0 + bk);
     const index_t d = qt.cols();
     panel_product(s.rows(), qt.data(), d, pk.k + (k0 - pk.base) * d, d, s.data(), bk, bk, true);
     return;
@@ -219,10 +239,11 @@ inline void score_product(row_map& s, const row_map& qt, const head_problem& p, 
 
 /// acc += S·V_block (S: [bq, bk] weights, V_block: rows k0.. of p.v).
 inline void value_product(row_map& acc, const row_map& s, const head_problem& p, index_t k0,
-                          const packed_keys& pk) noexcept {
+                          packed_keys& pk) noexcept {
   const index_t bk = s.cols();
 #if EIGENFORMER_HAS_AVX512_GEMM
   if (pk.covers(k0, k0 + bk)) {
+    pk.prepare(k0, k0 + bk);
     const index_t bq = s.rows(), dv = acc.cols();
     // Value panel j holds pk.rows rows of 64 columns; the block starts (k0 − base) rows in.
     constexpr index_t W = score_scratch::panel_width;
@@ -240,7 +261,7 @@ inline void value_product(row_map& acc, const row_map& s, const head_problem& p,
 /// S = Q_tile·K_blockᵀ (Q_tile already scaled), plus ALiBi and the mask of a partial tile.
 template <class Layout>
 inline void tile_scores(row_map s, const row_map& qt, const head_problem& p, const Layout& layout,
-                        index_t q0, index_t k0, bool partial, const packed_keys& pk) noexcept {
+                        index_t q0, index_t k0, bool partial, packed_keys& pk) noexcept {
   const index_t bq = s.rows(), bk = s.cols();
   score_product(s, qt, p, k0, pk);
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
@@ -295,12 +316,12 @@ inline void score_attention_head(const head_problem& p, const Normalizer& norm, 
   if constexpr (is_sigmoid) sigmoid_bias = norm.bias_for(m);
   matrix_view out = p.out;  // a view: writing through the copy writes the caller's output
 
-  // Pack the keys this problem's queries can see once, when the tiles fall on panel edges.
+  // Keys this problem's queries can see are packed on first use, when the tiles fall on panel edges.
   detail::packed_keys pk;
   if constexpr (kernels::simd::has_gemm) {
     const key_span all = n > 0 ? layout.key_range(p.q_pos0, p.q_pos0 + n, m) : key_span{};
     if (all.hi > all.lo && tiles.key % score_scratch::panel_width == 0 && ws.has_panels(all.hi - all.lo, d, dv))
-      pk = detail::pack_keys(p, all.lo, all.hi - all.lo, ws);
+      pk = detail::packed_keys(p, all.lo, all.hi - all.lo, ws);
   }
 
   for (index_t qt0 = 0; qt0 < n; qt0 += tiles.query) {
