@@ -18,6 +18,7 @@
 #include <eigenformer/generation/sampling.hpp>
 #include <eigenformer/io/checkpoint.hpp>
 #include <eigenformer/io/hf_config.hpp>
+#include <eigenformer/io/json.hpp>
 #include <eigenformer/io/safetensors.hpp>
 #include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/kernels.hpp>
