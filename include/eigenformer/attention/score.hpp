@@ -149,18 +149,18 @@ namespace detail {
 using row_map = Eigen::Map<matrix>;
 
 #if EIGENFORMER_HAS_AVX512_GEMM
-/// Rows [0, rows) of C (row stride ldc, `panels` panels of 64 columns, the last one `last_width`
-/// wide) = or += A·B over kc, B given as the packed panels at @p b: the matmul kernel's
-/// micro-tiles on a tile that is already in cache.
-inline void panel_product(index_t rows, const float* a, index_t lda, const float* b, index_t kc, float* c,
-                          index_t ldc, index_t n, bool init) noexcept {
+/// C[0:rows, 0:n] = (or, with !init, +=) A·B over kc: the matmul kernel's micro-tiles on a tile
+/// that is already in cache. A: row stride lda; C: row stride ldc; B: packed 64-column panels,
+/// panel j starting @p panel_stride floats after panel j − 1, each row of a panel 64 floats.
+inline void panel_product(index_t rows, const float* a, index_t lda, const float* b, index_t panel_stride, index_t kc,
+                          float* c, index_t ldc, index_t n, bool init) noexcept {
   namespace kd = kernels::simd::detail;
   constexpr index_t W = score_scratch::panel_width;
   for (index_t j = 0; j * W < n; ++j) {
     __mmask16 mask[4];
     kd::panel_masks(std::size_t(std::min(W, n - j * W)), mask);
     for (index_t r = 0; r < rows; r += index_t(kd::gemm_mr))
-      kd::tile(std::size_t(std::min(index_t(kd::gemm_mr), rows - r)), a + r * lda, lda, b + j * W * kc,
+      kd::tile(std::size_t(std::min(index_t(kd::gemm_mr), rows - r)), a + r * lda, lda, b + j * panel_stride,
                std::size_t(kc), c + r * ldc + j * W, ldc, mask, init, nullptr);
   }
 }
@@ -227,8 +227,10 @@ inline void score_product(row_map& s, const row_map& qt, const head_problem& p, 
 #if EIGENFORMER_HAS_AVX512_GEMM
   if (pk.covers(k0, k0 + bk)) {
     pk.prepare(k0, k0 + bk);
+    // Key panel q holds head_dim rows of 64 keys; the block starts at panel (k0 − base) / 64.
     const index_t d = qt.cols();
-    panel_product(s.rows(), qt.data(), d, pk.k + (k0 - pk.base) * d, d, s.data(), bk, bk, true);
+    panel_product(s.rows(), qt.data(), d, pk.k + (k0 - pk.base) * d, score_scratch::panel_width * d, d, s.data(), bk,
+                  bk, true);
     return;
   }
 #else
@@ -244,12 +246,10 @@ inline void value_product(row_map& acc, const row_map& s, const head_problem& p,
 #if EIGENFORMER_HAS_AVX512_GEMM
   if (pk.covers(k0, k0 + bk)) {
     pk.prepare(k0, k0 + bk);
-    const index_t bq = s.rows(), dv = acc.cols();
     // Value panel j holds pk.rows rows of 64 columns; the block starts (k0 − base) rows in.
     constexpr index_t W = score_scratch::panel_width;
-    for (index_t j = 0; j * W < dv; ++j)
-      panel_product(bq, s.data(), bk, pk.v + j * W * pk.rows + (k0 - pk.base) * W, bk, acc.data() + j * W, dv,
-                    std::min(W, dv - j * W), false);
+    panel_product(s.rows(), s.data(), bk, pk.v + (k0 - pk.base) * W, W * pk.rows, bk, acc.data(), acc.cols(),
+                  acc.cols(), false);
     return;
   }
 #else
