@@ -3,6 +3,7 @@
 #include <eigenformer/attention/linear.hpp>
 #include <eigenformer/attention/linformer.hpp>
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/score.hpp>
 
 #include "../support/check.hpp"
 #include "decode_check.hpp"
@@ -13,6 +14,9 @@ namespace ef = eigenformer;
 using namespace eftest;
 
 namespace {
+
+template <class V>
+concept has_score_modifier = requires { typename V::modifier_type; };
 
 enum class fmap { elu, relu, identity, favor };
 
@@ -82,7 +86,7 @@ void check_linear(const std::string& label, const ea::linear_attention<Map, Upda
     ef::matrix out(n, d);
     ea::linear_scratch ws;
     variant.reserve(ws, d, d, n);
-    ea::head_problem p{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 1.0f, 0.0f, nullptr, 0};
+    ea::head_problem p{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 1.0f, nullptr, 0};
     variant.prefill(p, ws);
     dmatrix mag;
     const dmatrix want = linear_reference(q.cast<double>(), k.cast<double>(), v.cast<double>(), m, w, causal,
@@ -191,7 +195,7 @@ TEST_CASE("Linformer: projections against the reference, and identity projection
   ef::matrix out(60, 16);
   ea::linformer_scratch ws;
   variant.reserve(ws, 16, 16, 60);
-  variant.prefill(ea::head_problem{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 0.25f, 0.0f, nullptr, 1}, ws);
+  variant.prefill(ea::head_problem{ef::view(q), ef::view(k), ef::view(v), ef::view(out), 0, 0.25f, nullptr, 1}, ws);
   const dmatrix kp = es[1].leftCols(60).cast<double>() * k.cast<double>(), vp = fs[1].leftCols(60).cast<double>() * v.cast<double>();
   ref_options ro;
   ro.scale = 0.25;
@@ -218,11 +222,10 @@ TEST_CASE("linear and low-rank variants reject bad configurations", "[attention]
   CHECK_THROWS_WITH(mha.forward(ef::view(x), std::vector<ef::index_t>{0, 20}, ef::view(out)),
                     "[eigenformer.attention.linformer] sequence length: expected at most n_max = 16, got 20");
   c.num_heads = 4;
-  c.position = ea::positional::alibi;
-  CHECK_THROWS_AS(ea::multi_head_attention<ea::linear_attention<ea::relu_map>>(c, ea::attention_weights::random(c)),
-                  ef::config_error);
+  // ALiBi needs scores: it is a score modifier of score_attention, which linear attention has not.
+  STATIC_REQUIRE(!has_score_modifier<ea::linear_attention<ea::relu_map>>);
+  STATIC_REQUIRE(has_score_modifier<ea::alibi_attention<>>);
   std::vector<ef::matrix> three(3, ef::matrix::Zero(4, 16));
-  c.position = ea::positional::none;
   CHECK_THROWS_AS(ea::multi_head_attention<ea::linformer_attention>(c, ea::attention_weights::random(c),
                                                                      ea::linformer_attention(three, three)),
                   ef::config_error);

@@ -1,6 +1,7 @@
 // multi_head_attention against the double-precision MHA reference: packed ragged batches, MHA /
 // GQA / MQA, RoPE (both layouts) and ALiBi, gate, key padding; prefill + decode against prefill.
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/score.hpp>
 
 #include "../support/check.hpp"
 #include "decode_check.hpp"
@@ -81,14 +82,18 @@ TEST_CASE("multi-head: GQA and MQA with RoPE, causal", "[attention][mha]") {
 }
 
 TEST_CASE("multi-head: ALiBi (6 heads: not a power of two), gated output, sliding window", "[attention][mha]") {
-  ea::attention_config c{.d_model = 96, .num_heads = 6, .position = ea::positional::alibi, .gated = true};
+  ea::attention_config c{.d_model = 96, .num_heads = 6, .gated = true};
   const auto slopes = ef::ops::alibi_slopes(6);
-  check_forward("alibi gated causal", c, ea::causal_softmax_attention{}, [&](long s, long h) {
+  // ALiBi is the variant's score modifier; the layer binds the reference slopes for 6 heads.
+  check_forward("alibi gated causal", c, ea::alibi_attention<>{}, [&](long s, long h) {
     ref_options ro = causal_options(s, h);
     ro.alibi_slope = slopes[std::size_t(h)];
     return ro;
   });
-  c.position = ea::positional::none;
+  // Slopes given by the caller must be one per head.
+  const ea::alibi_attention<> two_slopes(ea::causal_layout{}, {}, {}, ea::alibi_bias({0.5f, 0.25f}));
+  CHECK_THROWS_WITH(ea::multi_head_attention<ea::alibi_attention<>>(c, ea::attention_weights::random(c), two_slopes),
+                    "[eigenformer.attention.alibi] slopes: expected 6 (one per head), got 2");
   check_forward("window 16", c, ea::sliding_window_attention(ea::sliding_window_layout(16, true)), [](long, long) {
     ref_options ro;
     ro.allowed = [](long i, long j) { return j <= i && j > i - 16; };
@@ -102,6 +107,16 @@ TEST_CASE("multi-head: key padding mask for padded input", "[attention][mha]") {
   for (std::size_t i = 60; i < 72; ++i) valid[i] = 0;    // sequence 2 padded at its end
   for (std::size_t i = 190; i < 201; ++i) valid[i] = 0;  // sequence 3 too
   check_forward("key padding", c, ea::softmax_attention{}, [](long, long) { return ref_options{}; }, ragged, valid);
+}
+
+TEST_CASE("multi-head: sigmoid attention's default bias is -log(max_positions) of the layer", "[attention][mha]") {
+  ea::attention_config c{.d_model = 64, .num_heads = 4, .max_positions = 300};
+  check_forward("sigmoid default bias", c, ea::sigmoid_attention<ea::causal_layout>{}, [](long s, long h) {
+    ref_options ro = causal_options(s, h);
+    ro.norm = ref_norm::sigmoid;
+    ro.sigmoid_bias = -std::log(300.0);
+    return ro;
+  });
 }
 
 TEST_CASE("alibi slopes follow the reference recipe", "[attention][mha]") {
@@ -121,6 +136,9 @@ TEST_CASE("prefill then decode equals prefill of the whole sequence, for every d
   check_prefill_then_decode("causal softmax", c, ea::causal_softmax_attention{}, prompts, 20);
   check_prefill_then_decode("sliding window (ring of 8)", c, ea::sliding_window_attention(ea::sliding_window_layout(8)),
                             prompts, 20);
+  // The default bias is a constant of the layer (−log max_positions), so decode agrees with
+  // prefill: with −log(keys so far) an earlier position's output would depend on the length.
+  check_prefill_then_decode("sigmoid causal, default bias", c, ea::sigmoid_attention<ea::causal_layout>{}, prompts, 20);
   check_prefill_then_decode("sigmoid causal", c, ea::sigmoid_attention<ea::causal_layout>({}, ea::sigmoid_normalizer{-3.0f}),
                             prompts, 20);
   check_prefill_then_decode("clipped causal", c,
@@ -132,8 +150,10 @@ TEST_CASE("prefill then decode equals prefill of the whole sequence, for every d
   check_prefill_then_decode("block-sparse causal", c,
                             ea::block_sparse_attention(ea::block_sparse_layout(8, 4, 4, {1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1, 1}, true)),
                             prompts, 20);
-  c.position = ea::positional::alibi;
-  check_prefill_then_decode("causal softmax alibi", c, ea::causal_softmax_attention{}, prompts, 20);
+  c.position = ea::positional::none;
+  check_prefill_then_decode("causal softmax alibi", c, ea::alibi_attention<>{}, prompts, 20);
+  check_prefill_then_decode("sliding window alibi (ring of 8)", c,
+                            ea::alibi_attention<ea::sliding_window_layout>(ea::sliding_window_layout(8)), prompts, 20);
 }
 
 TEST_CASE("decode of one long sequence splits its cache across threads and merges exactly", "[attention][decode]") {

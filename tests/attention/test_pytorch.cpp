@@ -2,6 +2,7 @@
 // (fixture: tests/data/mha_pytorch.json, made by tools/make_attention_fixtures.py), bidirectional
 // and causal, MHA and GQA, three sequences run by eigenformer as one packed batch.
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/score.hpp>
 
 #include <nlohmann/json.hpp>
 

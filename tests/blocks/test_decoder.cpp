@@ -2,6 +2,7 @@
 // one (pre-norm LayerNorm, GELU tanh), run token by token with caches, must equal the same stack
 // run over whole sequences, for a packed batch whose sequences sit at different positions.
 #include <eigenformer/blocks/decoder_block.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/models/decoder.hpp>
 #include <eigenformer/ops/norm.hpp>

@@ -2,6 +2,7 @@
 // nn.TransformerEncoder on the same weights (fixture: tests/data/encoder_pytorch.json, made by
 // tools/make_block_fixtures.py): post-norm and norm_first, ReLU and GELU, 2 layers + final norm.
 #include <eigenformer/blocks/encoder_block.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/models/encoder.hpp>
 #include <eigenformer/ops/norm.hpp>

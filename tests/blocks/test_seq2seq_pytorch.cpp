@@ -3,6 +3,7 @@
 // (source, target) pairs as one packed batch; then decoding the targets token by token with
 // cached self- and cross-attention equals the whole-target forward.
 #include <eigenformer/blocks/decoder_block.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
 #include <eigenformer/models/encoder_decoder.hpp>
 

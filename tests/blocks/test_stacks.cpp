@@ -2,6 +2,7 @@
 // a global one every third; linear-attention layers interleaved with softmax ones in a decoder),
 // the workspace the layers of a stack share, and Sub-LN placement.
 #include <eigenformer/attention/linear.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/blocks/decoder_block.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
 #include <eigenformer/blocks/layer_choice.hpp>

@@ -1,6 +1,7 @@
 // Dense and gated FFNs, MatFormer widths, LayerNorm/RMSNorm ops against double references, and
 // the encoder block's bad-input errors.
 #include <eigenformer/blocks/encoder_block.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/ops/norm.hpp>
 

@@ -109,12 +109,11 @@ namespace {
 // likely; after 2 token 3 has p 0.97. Greedy takes 1 then 0 (log p = log 0.6 + log 0.25 = -1.90);
 // the best two-token continuation is 2, 3 (log 0.4 + log 0.97 = -0.95).
 struct crafted_lm {
-  struct layer_cache {
-    ef::index_t batch = 0, kv_heads = 1;
-    std::vector<ef::token_id> states;
-    std::vector<ef::index_t> lengths;
-  };
+  using layer_cache = eigenformer::attention::layer_cache<ef::token_id>;
   using cache_type = std::vector<layer_cache>;
+  void reorder_cache(cache_type& c, std::span<const ef::index_t> src) const {
+    for (auto& l : c) l.reorder(src);
+  }
   ef::index_t d_model() const { return 1; }
   ef::index_t vocab_size() const { return 4; }
   ef::index_t max_positions() const { return 64; }

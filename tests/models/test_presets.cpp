@@ -3,6 +3,7 @@
 // packed batch of three sequences: hidden states, pooled output, logits. F16, BF16 and sharded
 // checkpoints too; decoders also step token by token through their caches.
 #include <eigenformer/models/bert.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/models/gpt2.hpp>
 #include <eigenformer/models/llama.hpp>
 

@@ -10,9 +10,12 @@
 ///    denominator);
 ///  - forms: non-causal φ(Q)(φ(K)ᵀV); causal prefill in chunks (intra-chunk masked products plus
 ///    the carried state); decode as the O(f·d) recurrent update.
-/// The head_problem's scale and ALiBi slope do not apply (FAVOR+ scales by d^(−1/4) itself).
+/// The head_problem's scale does not apply (FAVOR+ scales by d^(−1/4) itself), and there is no
+/// score modifier: no scores exist.
 
-#include <eigenformer/attention/score.hpp>
+#include <eigenformer/attention/config.hpp>
+#include <eigenformer/attention/tiled_kernel.hpp>
+#include <eigenformer/attention/variant.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
@@ -21,6 +24,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -157,7 +161,6 @@ class linear_attention {
   using scratch_type = linear_scratch;
   using state_type = linear_state;
   static constexpr bool supports_decode = true;
-  static constexpr bool supports_alibi = false;
   static constexpr bool query_splittable = false;
   static constexpr bool is_delta = std::is_same_v<Update, delta_update>;
 
@@ -186,6 +189,8 @@ class linear_attention {
   bool causal() const noexcept { return causal_; }
   const FeatureMap& feature_map() const noexcept { return map_; }
   void check_sequence_length(index_t) const noexcept {}
+  /// Nothing to bind: the feature map and update carry their own parameters.
+  void bind(const attention_config&) const noexcept {}
 
   /// Scratch is O(chunk·(f + d)), independent of the sequence length: φ is computed chunk by
   /// chunk, so the working set stays in cache.
@@ -302,7 +307,9 @@ class linear_attention {
     st.err = vector::Zero(dv);
     return st;
   }
-  bool can_append(const state_type&) const noexcept { return true; }
+  /// A recurrent state takes any number of tokens.
+  bool has_room(const state_type&, index_t) const noexcept { return true; }
+  index_t capacity(const state_type&) const noexcept { return std::numeric_limits<index_t>::max(); }
 
   /// Folds one key/value into the state (allocation-free).
   void append(state_type& st, const float* k, const float* v) const noexcept {
@@ -329,10 +336,9 @@ class linear_attention {
     for (index_t r = 0; r < k.rows(); ++r) append(st, k.row(r).data(), v.row(r).data());
   }
 
-  void decode(const float* q, const state_type& st, index_t, float, float, float* out,
-              scratch_type& ws) const noexcept {
+  void decode(const decode_query& dq, const state_type& st, float* out, scratch_type& ws) const noexcept {
     const index_t f = st.s.rows(), dv = st.s.cols();
-    feature_row(q, k_dim(st), ws.phi_row.data(), true);
+    feature_row(dq.q, k_dim(st), ws.phi_row.data(), true);
     Eigen::Map<const Eigen::RowVectorXf> pq(ws.phi_row.data(), f);
     Eigen::Map<Eigen::RowVectorXf> o(out, dv);
     o.noalias() = pq * st.s;
@@ -391,5 +397,8 @@ class linear_attention {
   bool normalize_ = true;
   index_t chunk_ = 64;
 };
+
+static_assert(decodable_variant<linear_attention<elu_plus_one_map>>);
+static_assert(decodable_variant<linear_attention<identity_map, delta_update>>);
 
 }  // namespace eigenformer::attention

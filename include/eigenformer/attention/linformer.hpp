@@ -5,7 +5,9 @@
 /// ([k, head_dim] each), and the dense softmax kernel runs on the short K', V'. O(n·k·d) time.
 /// Bidirectional only (there is no causal Linformer), no decode form, no ALiBi.
 
-#include <eigenformer/attention/score.hpp>
+#include <eigenformer/attention/config.hpp>
+#include <eigenformer/attention/tiled_kernel.hpp>
+#include <eigenformer/attention/variant.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 
@@ -30,7 +32,6 @@ class linformer_attention {
   using scratch_type = linformer_scratch;
   using state_type = no_state;
   static constexpr bool supports_decode = false;
-  static constexpr bool supports_alibi = false;
   static constexpr bool query_splittable = false;
 
   linformer_attention() = default;
@@ -66,7 +67,8 @@ class linformer_attention {
   index_t max_length() const noexcept { return e_.empty() ? 0 : e_[0].cols(); }
 
   /// Called by multi_head_attention: per-head projections need one pair per head.
-  void check_heads(index_t heads) const {
+  void bind(const attention_config& cfg) const {
+    const index_t heads = cfg.num_heads;
     if (e_.size() != 1 && index_t(e_.size()) != heads)
       throw_error<config_error>("attention.linformer", "number of (E, F) pairs", "1 or num_heads = " + std::to_string(heads),
                                 std::to_string(e_.size()));
@@ -98,7 +100,7 @@ class linformer_attention {
           kp.noalias() -= e.col(j) * p.k.row(j);
           vp.noalias() -= f.col(j) * p.v.row(j);
         }
-    head_problem inner{p.q, as_const(kp), as_const(vp), p.out, 0, p.scale, 0.0f, nullptr, p.head};
+    head_problem inner{p.q, as_const(kp), as_const(vp), p.out, 0, p.scale, nullptr, p.head};
     score_attention_head(inner, softmax_normalizer{}, dense_layout{}, tiles_, ws.inner);
   }
 
@@ -106,5 +108,7 @@ class linformer_attention {
   std::vector<matrix> e_, f_;
   tile_sizes tiles_{};
 };
+
+static_assert(attention_variant<linformer_attention>);
 
 }  // namespace eigenformer::attention

@@ -1,22 +1,25 @@
 #pragma once
 /// @file
 /// The multi-head attention layer: Q/K/V/O projections (MHA, GQA and MQA by num_kv_heads),
-/// positional policy (none, RoPE, ALiBi), optional per-head output gate, packed batches, and the
-/// decode path with per-(sequence, kv head) states. The attention variant is a template
-/// parameter: swapping softmax for linear attention is one type change.
+/// RoPE, an optional per-head output gate and Sub-LN norm, packed batches, and the decode path
+/// with per-(sequence, kv head) states. The attention variant is a template parameter that
+/// models `attention_variant` (attention/variant.hpp): swapping softmax for linear attention is
+/// one type change.
 ///
 ///     x: [tokens, d_model] (packed: offsets {0, len0, len0+len1, ...}) -> out: [tokens, d_model]
 
-#include <eigenformer/attention/score.hpp>
+#include <eigenformer/attention/config.hpp>
+#include <eigenformer/attention/kv_cache.hpp>
+#include <eigenformer/attention/runner.hpp>
+#include <eigenformer/attention/variant.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
 #include <eigenformer/ops/linear.hpp>
 #include <eigenformer/ops/norm.hpp>
 #include <eigenformer/ops/positional.hpp>
-
-#include <Eigen/Core>
 
 #include <array>
 #include <cmath>
@@ -28,182 +31,24 @@
 
 namespace eigenformer::attention {
 
-/// Where positions enter attention. Learned absolute positions live in the embedding instead.
-enum class positional : std::uint8_t { none, rope, alibi };
-
-/// Shape and options of a multi-head attention layer (runtime values, not template parameters).
-struct attention_config {
-  index_t d_model = 0;
-  index_t num_heads = 0;
-  index_t num_kv_heads = 0;  ///< 0: num_heads (MHA); 1: MQA; a divisor of num_heads: GQA
-  index_t head_dim = 0;      ///< 0: d_model / num_heads; a multiple of 8, at most 256
-  bool qkv_bias = true;      ///< q, k and v projections have biases
-  bool out_bias = true;      ///< the output projection has a bias
-  float scale = 0.0f;        ///< 0: 1/√head_dim
-  positional position = positional::none;
-  ops::rope_layout rope = ops::rope_layout::half;
-  double rope_base = 10000.0;  ///< rope_theta
-  index_t max_positions = 4096;  ///< RoPE table length and default decode-cache capacity
-  bool gated = false;  ///< per-head sigmoid output gate (Quantizable Transformers)
-
-  index_t kv_heads() const noexcept { return num_kv_heads == 0 ? num_heads : num_kv_heads; }
-  index_t dim() const noexcept { return head_dim == 0 && num_heads > 0 ? d_model / num_heads : head_dim; }
-  float effective_scale() const noexcept {
-    return scale != 0.0f ? scale : 1.0f / std::sqrt(static_cast<float>(dim()));
-  }
-
-  /// Throws config_error naming the first field that is out of range.
-  void validate() const {
-    const char* where = "attention.config";
-    if (d_model < 1) throw_error<config_error>(where, "d_model", "an integer >= 1", std::to_string(d_model));
-    if (num_heads < 1) throw_error<config_error>(where, "num_heads", "an integer >= 1", std::to_string(num_heads));
-    if (head_dim == 0 && d_model % num_heads != 0)
-      throw_error<config_error>(where, "d_model / num_heads", "d_model divisible by num_heads",
-                                std::to_string(d_model) + " / " + std::to_string(num_heads));
-    const index_t hd = dim();
-    if (hd < 8 || hd > 256 || hd % 8 != 0)
-      throw_error<config_error>(where, "head_dim", "a multiple of 8 in [8, 256]", std::to_string(hd));
-    const index_t kv = kv_heads();
-    if (kv < 1 || num_heads % kv != 0)
-      throw_error<config_error>(where, "num_kv_heads", "a divisor of num_heads (" + std::to_string(num_heads) + ")",
-                                std::to_string(kv));
-    if (max_positions < 1)
-      throw_error<config_error>(where, "max_positions", "an integer >= 1", std::to_string(max_positions));
-    if (!(scale >= 0.0f) || !std::isfinite(scale))
-      throw_error<config_error>(where, "scale", "0 (default) or a finite positive number", std::to_string(scale));
-  }
-};
-
-/// Weights of a multi-head attention layer, stored [in, out] so that y = x·W + b.
-struct attention_weights {
-  matrix wq;  ///< [d_model, num_heads·head_dim]
-  matrix wk;  ///< [d_model, num_kv_heads·head_dim]
-  matrix wv;  ///< [d_model, num_kv_heads·head_dim]
-  matrix wo;  ///< [num_heads·head_dim, d_model]
-  vector bq, bk, bv;  ///< [num_heads·head_dim], [kv·head_dim] x2; empty without qkv_bias
-  vector bo;          ///< [d_model]; empty without out_bias
-  matrix wg;          ///< gate: [d_model, num_heads]; empty unless gated
-  vector bg;          ///< gate: [num_heads]
-
-  /// Random weights of the right shapes (uniform in ±1/√fan_in, like PyTorch's default init),
-  /// for tests and benchmarks.
-  static attention_weights random(const attention_config& c, unsigned seed = 1) {
-    std::srand(seed);
-    const index_t hd = c.dim(), q = c.num_heads * hd, kv = c.kv_heads() * hd;
-    const float a = 1.0f / std::sqrt(static_cast<float>(c.d_model)), b = 1.0f / std::sqrt(static_cast<float>(q));
-    attention_weights w;
-    w.wq = matrix::Random(c.d_model, q) * a;
-    w.wk = matrix::Random(c.d_model, kv) * a;
-    w.wv = matrix::Random(c.d_model, kv) * a;
-    w.wo = matrix::Random(q, c.d_model) * b;
-    if (c.qkv_bias) {
-      w.bq = vector::Random(q) * a;
-      w.bk = vector::Random(kv) * a;
-      w.bv = vector::Random(kv) * a;
-    }
-    if (c.out_bias) w.bo = vector::Random(c.d_model) * b;
-    if (c.gated) {
-      w.wg = matrix::Random(c.d_model, c.num_heads) * a;
-      w.bg = vector::Random(c.num_heads);
-    }
-    return w;
-  }
-};
-
-/// Decode state of one layer for a batch of sequences: one variant state per (sequence, kv head),
-/// and each sequence's length (the position of its next token).
-template <class Variant>
-struct attention_cache {
-  index_t batch = 0;
-  index_t kv_heads = 0;
-  std::vector<typename Variant::state_type> states;  ///< [batch · kv_heads]
-  std::vector<index_t> lengths;                       ///< [batch]
-
-  typename Variant::state_type& state(index_t b, index_t h) { return states[std::size_t(b * kv_heads + h)]; }
-  const typename Variant::state_type& state(index_t b, index_t h) const {
-    return states[std::size_t(b * kv_heads + h)];
-  }
-};
-
-/// Runs a variant over every head of every sequence of a packed batch of already projected (and
-/// rotated) Q, K, V, in parallel over (sequence, head, block of query rows). Owns the per-worker
-/// scratch, grown once per shape. multi_head_attention uses it after its projections; benchmarks
-/// and researchers can call it directly on their own Q, K, V.
-///
-///     q: [tokens, heads·d], k, v: [tokens, kv_heads·d] -> attn: [tokens, heads·d]
-template <class Variant>
-class packed_attention_runner {
- public:
-  using scratch_type = typename Variant::scratch_type;
-
-  /// @param slopes   per-head ALiBi slopes, or empty
-  /// @param key_valid [tokens] 0 = padding key, or empty
-  /// Shapes are the caller's responsibility (multi_head_attention validates them).
-  void run(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
-           offsets_view offsets, matrix_view attn, index_t heads, index_t kv_heads, float scale,
-           std::span<const float> slopes = {}, std::span<const std::uint8_t> key_valid = {}) {
-    run(variant, q, k, v, offsets, offsets, attn, heads, kv_heads, scale, slopes, key_valid);
-  }
-
-  /// Same, with keys and values packed by their own offsets (cross-attention: sequence i of the
-  /// queries attends to sequence i of the memory). key_valid follows the key offsets.
-  void run(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
-           offsets_view q_offsets, offsets_view kv_offsets, matrix_view attn, index_t heads, index_t kv_heads,
-           float scale, std::span<const float> slopes = {}, std::span<const std::uint8_t> key_valid = {}) {
-    const index_t hd = q.cols() / heads, group = heads / kv_heads, nseq = sequence_count(q_offsets);
-    index_t longest = 0, longest_q = 0;
-    for (index_t s = 0; s < nseq; ++s) {
-      longest_q = std::max(longest_q, q_offsets[std::size_t(s + 1)] - q_offsets[std::size_t(s)]);
-      longest = std::max(longest, kv_offsets[std::size_t(s + 1)] - kv_offsets[std::size_t(s)]);
-    }
-    reserve(variant, hd, std::max(longest, longest_q));
-    // A block is a few query tiles, so that even one long sequence keeps every core busy.
-    const index_t block =
-        Variant::query_splittable ? std::max<index_t>(256, longest_q / 8) : std::max<index_t>(longest_q, 1);
-    items_.clear();
-    for (index_t s = 0; s < nseq; ++s) {
-      const index_t len = q_offsets[std::size_t(s + 1)] - q_offsets[std::size_t(s)];
-      for (index_t h = 0; h < heads; ++h)
-        for (index_t r0 = 0; r0 < len; r0 += block) items_.push_back({s, h, r0, std::min(block, len - r0)});
-    }
-    parallel_for_dynamic(std::ptrdiff_t(items_.size()), [&](std::ptrdiff_t i, int worker) {
-      const work_item& it = items_[std::size_t(i)];
-      const index_t o = q_offsets[std::size_t(it.seq)];
-      const index_t ko = kv_offsets[std::size_t(it.seq)], klen = kv_offsets[std::size_t(it.seq + 1)] - ko;
-      const index_t kvh = it.head / group;
-      head_problem p{rows(columns(q, it.head * hd, hd), o + it.row0, it.rows),
-                     rows(columns(k, kvh * hd, hd), ko, klen),
-                     rows(columns(v, kvh * hd, hd), ko, klen),
-                     rows(columns(attn, it.head * hd, hd), o + it.row0, it.rows),
-                     it.row0,
-                     scale,
-                     slopes.empty() ? 0.0f : slopes[std::size_t(it.head)],
-                     key_valid.empty() ? nullptr : key_valid.data() + ko,
-                     it.head};
-      variant.prefill(p, scratch_[std::size_t(worker)]);
-    });
-  }
-
-  /// Grows one scratch per worker for head_dim @p hd and @p max_keys keys.
-  void reserve(const Variant& variant, index_t hd, index_t max_keys) {
-    const auto workers = std::size_t(std::max(1, num_threads()));
-    if (scratch_.size() < workers) scratch_.resize(workers);
-    for (auto& s : scratch_) variant.reserve(s, hd, hd, max_keys);
-  }
-  std::vector<scratch_type>& scratch() noexcept { return scratch_; }
-
- private:
-  struct work_item {
-    index_t seq, head, row0, rows;
-  };
-  std::vector<scratch_type> scratch_;
-  std::vector<work_item> items_;
-};
+/// Split-K decoding (one query's keys across workers) pays off only for long caches: below this
+/// many keys one worker per (sequence, head) is faster than the merge ...
+inline constexpr index_t split_decode_min_keys = 1024;
+/// ... and each chunk keeps at least this many keys, so a chunk's partial outweighs its merge.
+inline constexpr index_t split_decode_min_chunk = 512;
 
 /// Multi-head attention with attention variant @p Variant (score_attention<...>,
 /// linear_attention<...>, linformer_attention, ...).
 template <class Variant>
 class multi_head_attention {
+  static_assert(attention_variant<Variant>,
+                "multi_head_attention<V>: V is not an attention variant; see the contract in "
+                "eigenformer/attention/variant.hpp (scratch_type, reserve, prefill, bind, ...)");
+  static_assert(!Variant::supports_decode || decodable_variant<Variant>,
+                "multi_head_attention<V>: V says supports_decode but lacks part of the decode contract in "
+                "eigenformer/attention/variant.hpp (state_type, make_state, fill_state, append, has_room, "
+                "capacity, decode)");
+
  public:
   using variant_type = Variant;
   using cache_type = attention_cache<Variant>;
@@ -213,9 +58,7 @@ class multi_head_attention {
   multi_head_attention(attention_config cfg, attention_weights w, Variant variant = Variant{})
       : cfg_(std::move(cfg)), variant_(std::move(variant)) {
     cfg_.validate();
-    if (cfg_.position == positional::alibi && !Variant::supports_alibi)
-      throw_error<config_error>("attention.config", "position", "none or rope for this attention variant",
-                                "alibi (it needs an explicit score matrix)");
+    variant_.bind(cfg_);
     check_weights(w);
     // The projections are packed for the matmul kernel here, once; the matrices are not kept.
     q_proj_ = ops::linear(w.wq, std::move(w.bq), "wq");
@@ -223,10 +66,8 @@ class multi_head_attention {
     v_proj_ = ops::linear(w.wv, std::move(w.bv), "wv");
     o_proj_ = ops::linear(w.wo, std::move(w.bo), "wo");
     if (cfg_.gated) g_proj_ = ops::linear(w.wg, std::move(w.bg), "wg");
-    if constexpr (requires { variant_.check_heads(index_t{}); }) variant_.check_heads(cfg_.num_heads);
     if (cfg_.position == positional::rope)
       rope_ = ops::rope_table(cfg_.dim(), cfg_.max_positions, cfg_.rope_base, cfg_.rope);
-    if (cfg_.position == positional::alibi) slopes_ = ops::alibi_slopes(cfg_.num_heads);
   }
 
   const attention_config& config() const noexcept { return cfg_; }
@@ -308,11 +149,10 @@ class multi_head_attention {
       throw_error<shape_error>("attention.prefill", "number of sequences", std::to_string(cache.batch) + " (the cache's batch)",
                                std::to_string(sequence_count(offsets)));
     for (index_t s = 0; s < cache.batch; ++s) {
-      const index_t len = offsets[std::size_t(s + 1)] - offsets[std::size_t(s)];
-      const auto& st = cache.state(s, 0);
-      if (!state_fits(st, len))
+      const index_t len = sequence_length(offsets, s), room = variant_.capacity(cache.state(s, 0));
+      if (len > room)
         throw_error<shape_error>("attention.prefill", "sequence " + std::to_string(s) + " length",
-                                 "at most the cache capacity " + std::to_string(capacity_of(st)), std::to_string(len));
+                                 "at most the cache capacity " + std::to_string(room), std::to_string(len));
     }
     run_prefill(x, offsets, out, {}, &cache);
   }
@@ -326,12 +166,10 @@ class multi_head_attention {
   void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
     static_assert(Variant::supports_decode, "this attention variant has no decode form");
     const char* where = "attention.decode";
-    if (x.rows() != cache.batch || x.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "input x", format_shape({cache.batch, cfg_.d_model}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    check_shape(where, "input x", x, cache.batch, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
     for (index_t b = 0; b < cache.batch; ++b) {
-      if (!variant_.can_append(cache.state(b, 0)))
+      if (!variant_.has_room(cache.state(b, 0), 1))
         throw_error<shape_error>(where, "sequence " + std::to_string(b) + " cache", "room for one more token",
                                  "a full cache of " + std::to_string(cache.lengths[std::size_t(b)]) + " tokens");
       if (cfg_.position == positional::rope && cache.lengths[std::size_t(b)] >= cfg_.max_positions)
@@ -357,7 +195,7 @@ class multi_head_attention {
     project_q(x);
     project_kv(memory);
     runner_.run(variant_, as_const(q_()), as_const(k_()), as_const(v_()), q_offsets, m_offsets, attn_(), cfg_.num_heads,
-                cfg_.kv_heads(), cfg_.effective_scale(), {}, memory_valid);
+                cfg_.kv_heads(), cfg_.effective_scale(), memory_valid);
     finish(x, out);
   }
 
@@ -366,16 +204,12 @@ class multi_head_attention {
   cache_type make_cross_cache(const_matrix_view memory, offsets_view m_offsets) {
     static_assert(Variant::supports_decode, "this attention variant has no decode form");
     const char* where = "attention.cross";
-    if (memory.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "memory", format_shape({memory.rows(), cfg_.d_model}),
-                               format_shape({memory.rows(), memory.cols()}));
+    check_shape(where, "memory", memory, any_rows, cfg_.d_model);
     validate_offsets(m_offsets, memory.rows(), where);
     if (cfg_.position != positional::none)
-      throw_error<config_error>(where, "position", "none for cross-attention", "rope or alibi");
+      throw_error<config_error>(where, "position", "none for cross-attention", "rope");
     const index_t nseq = sequence_count(m_offsets), hd = cfg_.dim();
-    index_t longest = 1;
-    for (index_t s = 0; s < nseq; ++s) longest = std::max(longest, m_offsets[std::size_t(s + 1)] - m_offsets[std::size_t(s)]);
-    cache_type cache = make_cache(nseq, longest);
+    cache_type cache = make_cache(nseq, std::max<index_t>(1, longest_sequence(m_offsets)));
     project_kv(memory);
     const const_matrix_view k = as_const(k_()), v = as_const(v_());
     for (index_t s = 0; s < nseq; ++s) {
@@ -391,10 +225,8 @@ class multi_head_attention {
   /// read, never changed.
   void decode_cross(const_matrix_view x, matrix_view out, const cache_type& cache) {
     const char* where = "attention.cross";
-    if (x.rows() != cache.batch || x.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "input x", format_shape({cache.batch, cfg_.d_model}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    check_shape(where, "input x", x, cache.batch, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
     const index_t hd = cfg_.dim(), heads = cfg_.num_heads, group = heads / cfg_.kv_heads();
     project_q(x);
     index_t longest = 1;
@@ -406,7 +238,7 @@ class multi_head_attention {
     const float scale = cfg_.effective_scale();
     parallel_for_dynamic(std::ptrdiff_t(x.rows() * heads), [&](std::ptrdiff_t i, int worker) {
       const index_t r = index_t(i) / heads, h = index_t(i) % heads;
-      variant_.decode(q.row(r).data() + h * hd, cache.state(r, h / group), 0, scale, 0.0f,
+      variant_.decode(decode_query{q.row(r).data() + h * hd, 0, h, scale}, cache.state(r, h / group),
                       attn.row(r).data() + h * hd, scratch[std::size_t(worker)]);
     });
     finish(x, out);
@@ -452,16 +284,13 @@ class multi_head_attention {
   void check_io(const_matrix_view x, offsets_view offsets, matrix_view out,
                 std::span<const std::uint8_t> key_valid) const {
     const char* where = "attention.forward";
-    if (x.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "input x", format_shape({x.rows(), cfg_.d_model}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+    check_shape(where, "input x", x, any_rows, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
     validate_offsets(offsets, x.rows(), where);
     if (!key_valid.empty() && index_t(key_valid.size()) != x.rows())
       throw_error<shape_error>(where, "key_valid mask", format_shape({x.rows()}) + " (one flag per token)",
                                format_shape({index_t(key_valid.size())}));
-    index_t longest = 0;
-    for (std::size_t s = 0; s + 1 < offsets.size(); ++s) longest = std::max(longest, offsets[s + 1] - offsets[s]);
+    const index_t longest = longest_sequence(offsets);
     if (cfg_.position == positional::rope && longest > cfg_.max_positions)
       throw_error<shape_error>(where, "sequence length", "at most max_positions " + std::to_string(cfg_.max_positions),
                                std::to_string(longest));
@@ -472,35 +301,16 @@ class multi_head_attention {
                    const matrix_view& out) const {
     const char* where = "attention.cross";
     if (cfg_.position != positional::none)
-      throw_error<config_error>(where, "position", "none for cross-attention", "rope or alibi");
-    if (x.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "input x", format_shape({x.rows(), cfg_.d_model}), format_shape({x.rows(), x.cols()}));
-    if (memory.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "memory", format_shape({memory.rows(), cfg_.d_model}),
-                               format_shape({memory.rows(), memory.cols()}));
-    if (out.rows() != x.rows() || out.cols() != cfg_.d_model)
-      throw_error<shape_error>(where, "output", format_shape({x.rows(), cfg_.d_model}), format_shape({out.rows(), out.cols()}));
+      throw_error<config_error>(where, "position", "none for cross-attention", "rope");
+    check_shape(where, "input x", x, any_rows, cfg_.d_model);
+    check_shape(where, "memory", memory, any_rows, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
     validate_offsets(q_offsets, x.rows(), where);
     validate_offsets(m_offsets, memory.rows(), where);
     if (sequence_count(q_offsets) != sequence_count(m_offsets))
       throw_error<shape_error>(where, "memory sequences", std::to_string(sequence_count(q_offsets)) + " (one per query sequence)",
                                std::to_string(sequence_count(m_offsets)));
-    index_t longest = 0;
-    for (std::size_t s = 0; s + 1 < m_offsets.size(); ++s) longest = std::max(longest, m_offsets[s + 1] - m_offsets[s]);
-    variant_.check_sequence_length(longest);
-  }
-
-  template <class State>
-  static index_t capacity_of(const State& st) {
-    if constexpr (requires { st.capacity(); }) return st.capacity();
-    return std::numeric_limits<index_t>::max();
-  }
-  template <class State>
-  static bool state_fits(const State& st, index_t len) {
-    if constexpr (requires { st.ring; }) {
-      if (st.ring) return true;
-    }
-    return len <= capacity_of(st);
+    variant_.check_sequence_length(longest_sequence(m_offsets));
   }
 
   // Views of the scratch of the current call (tokens_ rows).
@@ -574,7 +384,7 @@ class multi_head_attention {
       });
     }
     const const_matrix_view q = as_const(q_()), k = as_const(k_()), v = as_const(v_());
-    runner_.run(variant_, q, k, v, offsets, attn_(), heads, cfg_.kv_heads(), cfg_.effective_scale(), slopes_, key_valid);
+    runner_.run(variant_, q, k, v, offsets, attn_(), heads, cfg_.kv_heads(), cfg_.effective_scale(), key_valid);
 
     if constexpr (Variant::supports_decode) {
       if (cache) {
@@ -614,40 +424,49 @@ class multi_head_attention {
 
     // Split each item's keys across workers when there are fewer items than workers and the
     // caches are long (Lean Attention): partial (max, sum, acc) per chunk, merged exactly.
-    index_t chunks = 1;
-    if constexpr (requires { Variant::splittable_decode; }) {
-      if (Variant::splittable_decode && items < num_threads() && longest >= 1024)
-        chunks = std::min<index_t>((num_threads() + items - 1) / items, longest / 512);
-    }
-    if (chunks > 1) {
-      if constexpr (requires { Variant::splittable_decode; }) {
-        parts_.resize(std::size_t(items * chunks));
-        matrix_view accs = part_acc_buf_.get(items * chunks, hd);
-        parallel_for_dynamic(std::ptrdiff_t(items * chunks), [&](std::ptrdiff_t i, int worker) {
-          const index_t item = index_t(i) / chunks, c = index_t(i) % chunks;
-          const index_t r = item / heads, h = item % heads;
-          const auto& st = cache.state(r, h / group);
-          const index_t n = st.stored(), r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
-          parts_[std::size_t(i)] = variant_.decode_range(q.row(r).data() + h * hd, st, r0, r1, cache.lengths[std::size_t(r)],
-                                                         scale, slopes_.empty() ? 0.0f : slopes_[std::size_t(h)],
-                                                         accs.row(index_t(i)).data(), scratch[std::size_t(worker)].s());
-        });
-        for (index_t item = 0; item < items; ++item) {
-          const index_t r = item / heads, h = item % heads;
-          merge_decode_partials(parts_.data() + item * chunks, accs.row(item * chunks).data(), chunks, hd,
-                                attn.row(r).data() + h * hd);
-        }
+    bool split = false;
+    if constexpr (split_decodable_variant<Variant>) {
+      if (items < num_threads() && longest >= split_decode_min_keys) {
+        run_split_decode(as_const(q), attn, cache,
+                         std::min<index_t>((num_threads() + items - 1) / items, longest / split_decode_min_chunk));
+        split = true;
       }
-    } else {
+    }
+    if (!split)
       parallel_for_dynamic(std::ptrdiff_t(items), [&](std::ptrdiff_t i, int worker) {
         const index_t r = index_t(i) / heads, h = index_t(i) % heads;
-        variant_.decode(q.row(r).data() + h * hd, cache.state(r, h / group), cache.lengths[std::size_t(r)], scale,
-                        slopes_.empty() ? 0.0f : slopes_[std::size_t(h)], attn.row(r).data() + h * hd,
-                        scratch[std::size_t(worker)]);
+        variant_.decode(decode_query{q.row(r).data() + h * hd, cache.lengths[std::size_t(r)], h, scale},
+                        cache.state(r, h / group), attn.row(r).data() + h * hd, scratch[std::size_t(worker)]);
       });
-    }
     for (index_t r = 0; r < b; ++r) ++cache.lengths[std::size_t(r)];
     finish(x, out);
+  }
+
+  /// Split-K decode: the cache rows of each (sequence, head) in @p chunks ranges on different
+  /// workers, the partials merged exactly (merge_decode_partials).
+  void run_split_decode(const_matrix_view q, matrix_view attn, const cache_type& cache, index_t chunks)
+    requires split_decodable_variant<Variant>
+  {
+    const index_t hd = cfg_.dim(), heads = cfg_.num_heads, group = heads / cfg_.kv_heads();
+    const index_t items = q.rows() * heads;
+    const float scale = cfg_.effective_scale();
+    auto& scratch = runner_.scratch();
+    parts_.resize(std::size_t(items * chunks));
+    matrix_view accs = part_acc_buf_.get(items * chunks, hd);
+    parallel_for_dynamic(std::ptrdiff_t(items * chunks), [&](std::ptrdiff_t i, int worker) {
+      const index_t item = index_t(i) / chunks, c = index_t(i) % chunks;
+      const index_t r = item / heads, h = item % heads;
+      const auto& st = cache.state(r, h / group);
+      const index_t n = st.stored(), r0 = n * c / chunks, r1 = n * (c + 1) / chunks;
+      parts_[std::size_t(i)] =
+          variant_.decode_range(decode_query{q.row(r).data() + h * hd, cache.lengths[std::size_t(r)], h, scale}, st,
+                                r0, r1, accs.row(index_t(i)).data(), scratch[std::size_t(worker)].s());
+    });
+    for (index_t item = 0; item < items; ++item) {
+      const index_t r = item / heads, h = item % heads;
+      merge_decode_partials(parts_.data() + item * chunks, accs.row(item * chunks).data(), chunks, hd,
+                            attn.row(r).data() + h * hd);
+    }
   }
 
   attention_config cfg_;
@@ -655,7 +474,6 @@ class multi_head_attention {
   ops::inner_norm sub_norm_;
   Variant variant_;
   ops::rope_table rope_;
-  std::vector<float> slopes_;
   // Scratch, grown once per shape and reused.
   scratch_matrix q_buf_, k_buf_, v_buf_, attn_buf_, g_buf_, part_acc_buf_;
   index_t tokens_ = 0, kv_tokens_ = 0;

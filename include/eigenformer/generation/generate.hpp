@@ -76,20 +76,6 @@ void check_prompts(const Model& m, const std::vector<std::vector<token_id>>& pro
   }
 }
 
-/// Reorders the per-sequence decode states of every layer: sequence b takes src[b]'s state.
-template <class Cache>
-void reorder(Cache& cache, const std::vector<index_t>& src) {
-  for (auto& layer : cache) {
-    auto states = layer.states;
-    auto lengths = layer.lengths;
-    for (std::size_t b = 0; b < src.size(); ++b) {
-      for (index_t h = 0; h < layer.kv_heads; ++h)
-        layer.states[b * std::size_t(layer.kv_heads) + std::size_t(h)] = states[std::size_t(src[b]) * std::size_t(layer.kv_heads) + std::size_t(h)];
-      layer.lengths[b] = lengths[std::size_t(src[b])];
-    }
-  }
-}
-
 template <class Model>
 generate_result sample_loop(Model& m, const std::vector<std::vector<token_id>>& prompts, const generate_options& o,
                             const token_callback& on_token) {
@@ -232,7 +218,7 @@ generate_result beam_search(Model& m, const std::vector<token_id>& prompt, const
     }
     beams = std::move(next_beams);
     beam_lp = std::move(next_lp);
-    reorder(cache, src);
+    m.reorder_cache(cache, src);
     m.step(next_tok, view(last), cache);
     m.logits(view(std::as_const(last)), view(logits));
     res.stats.decode_tokens += w;

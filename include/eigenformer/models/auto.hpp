@@ -2,7 +2,7 @@
 /// @file
 /// A checkpoint folder whose architecture is only known at run time: config.json's model_type
 /// picks the preset once, here, as a std::variant; callers std::visit it once at the top and
-/// run the chosen preset's code from there (DESIGN.md section 4).
+/// run the chosen preset's code from there (docs/DESIGN.md, "Models": a run-time choice becomes a type once).
 
 #include <eigenformer/io/hf_config.hpp>
 #include <eigenformer/models/bert.hpp>

@@ -11,6 +11,7 @@
 /// layers attend within a window (the variant object is passed to `load`).
 
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/io/checkpoint.hpp>

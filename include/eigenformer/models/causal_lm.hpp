@@ -55,13 +55,13 @@ class causal_lm {
   void step(std::span<const token_id> ids, matrix_view hidden, cache_type& cache) {
     ops::check_token_ids(ids, vocab_size(), "token id");
     hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
-    if (cache.empty() || cache.front().batch != index_t(ids.size()))
+    if (stack_type::cache_batch(cache) != index_t(ids.size()))
       throw_error<shape_error>(where_, "tokens of the step", "one per cached sequence",
                                std::to_string(ids.size()));
     lookup(ids, hidden);
     if (positions_) {
       for (index_t b = 0; b < index_t(ids.size()); ++b) {
-        const index_t pos = cache.front().lengths[std::size_t(b)];
+        const index_t pos = stack_type::cache_position(cache, b);
         if (pos >= positions_->vocab())
           throw_error<shape_error>(where_, "position of sequence " + std::to_string(b),
                                    "below " + std::to_string(positions_->vocab()) + " (max positions)", std::to_string(pos));
@@ -70,6 +70,8 @@ class causal_lm {
     }
     stack_.step(as_const(hidden), hidden, cache);
   }
+  /// Sequence b of @p cache takes sequence src[b]'s state in every layer (beam search).
+  void reorder_cache(cache_type& cache, std::span<const index_t> src) const { stack_type::reorder_cache(cache, src); }
   /// logits = hidden · W_headᵀ: [rows, vocab].
   void logits(const_matrix_view hidden, matrix_view out) const {
     hf::check_output(where_, "logits", out, hidden.rows(), vocab_size());

@@ -5,10 +5,12 @@
 /// per sequence (sequences may be at different positions).
 ///     x: [tokens, d_model] -> out: [tokens, d_model]
 
+#include <eigenformer/attention/kv_cache.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +47,20 @@ class decoder {
     c.reserve(layers_.size());
     for (const auto& l : layers_) c.push_back(l.make_cache(batch, max_positions));
     return c;
+  }
+
+  /// Sequences a cache from make_cache holds (0 for an empty cache).
+  static index_t cache_batch(const cache_type& cache) noexcept {
+    return cache.empty() ? 0 : attention::visit_cache(cache.front(), [](const auto& c) { return c.batch; });
+  }
+  /// Position of the next token of sequence @p b (its length so far).
+  static index_t cache_position(const cache_type& cache, index_t b) noexcept {
+    return attention::visit_cache(cache.front(), [b](const auto& c) { return c.lengths[std::size_t(b)]; });
+  }
+  /// Sequence b of every layer's cache takes sequence src[b]'s state (beam search), for any
+  /// block type, heterogeneous stacks included. Throws shape_error for bad sources.
+  static void reorder_cache(cache_type& cache, std::span<const index_t> src) {
+    for (auto& layer : cache) attention::visit_cache(layer, [src](auto& c) { c.reorder(src); });
   }
 
   /// Whole sequences, no cache.

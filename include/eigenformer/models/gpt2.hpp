@@ -7,6 +7,7 @@
 ///     ids [tokens] -> hidden [tokens, d] -> logits [tokens, vocab]
 
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/score.hpp>
 #include <eigenformer/blocks/decoder_block.hpp>
 #include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/io/checkpoint.hpp>
