@@ -55,6 +55,16 @@ def tables(rows):
                 continue
             cells = [f"{ms(by_n[n]) * 1e3:.0f}" if n in by_n else "-" for n in (512, 4096, 16384)]
             print(f"| {variant} | " + " | ".join(cells) + f" | {by_n[16384]['cache_MB']:.1f} |")
+    print("\n**Accuracy against softmax of the same causality** (1 thread; rel = ‖out − ref‖_F / ‖ref‖_F)\n")
+    print("| variant | rel n=1024 | cos n=1024 | rel n=16384 | cos n=16384 | t(16K) ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (kind, variant, th), by_n in sorted(rows.items()):
+        if kind != "prefill" or th != 1 or "rel_error" not in next(iter(by_n.values())):
+            continue
+        cell = lambda n, key, fmt: fmt.format(by_n[n][key]) if n in by_n else "-"
+        print(f"| {variant} | {cell(1024, 'rel_error', '{:.2e}')} | {cell(1024, 'cosine', '{:.4f}')} | "
+              f"{cell(16384, 'rel_error', '{:.2e}')} | {cell(16384, 'cosine', '{:.4f}')} | "
+              f"{ms(by_n[16384]):.0f} |" if 16384 in by_n else "-")
     dense = rows.get(("prefill", "softmax_dense", 1), {})
     if 4096 in dense:
         print(f"\nsoftmax_dense at n=4096, 1 thread: {dense[4096]['GFLOP/s'] / 1e9 if dense[4096]['GFLOP/s'] > 1e6 else dense[4096]['GFLOP/s']:.1f} GFLOP/s")
@@ -66,8 +76,9 @@ def plot(rows, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6))
+    fig, (ax, ax_err) = plt.subplots(1, 2, figsize=(16, 6.5))
     ax.set_prop_cycle(color=plt.cm.tab20.colors)
+    ax_err.set_prop_cycle(color=plt.cm.tab20.colors)
     for (kind, variant, th), by_n in sorted(rows.items()):
         if kind != "prefill" or th != 1:
             continue
@@ -81,6 +92,23 @@ def plot(rows, out):
     ax.set_title("eigenformer attention variants: time vs n (solid: O(n^2), dashed: sub-quadratic)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
+    # The trade-off: one point per variant at each n, time against error vs softmax.
+    floor = 1e-7  # the references themselves sit at float rounding: drawn at the floor
+    for (kind, variant, th), by_n in sorted(rows.items()):
+        if kind != "prefill" or th != 1 or "rel_error" not in next(iter(by_n.values())):
+            continue
+        ns = sorted(by_n)
+        ax_err.plot([ms(by_n[n]) for n in ns], [max(by_n[n]["rel_error"], floor) for n in ns], ":", marker="o",
+                    markersize=4, label=variant)
+        last = ns[-1]
+        ax_err.annotate(f"n={last}", (ms(by_n[last]), max(by_n[last]["rel_error"], floor)), fontsize=6)
+    ax_err.set_xscale("log")
+    ax_err.set_yscale("log")
+    ax_err.set_xlabel("prefill time (ms), 1 thread (points: n = 128 ... 16384)")
+    ax_err.set_ylabel("relative Frobenius error vs softmax of the same causality")
+    ax_err.set_title("what each variant costs in accuracy, against its time")
+    ax_err.grid(True, which="both", alpha=0.3)
+    ax_err.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     print(f"\nwrote {out}")

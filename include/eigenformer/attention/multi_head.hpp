@@ -109,15 +109,95 @@ class multi_head_attention {
   }
   const Variant& variant() const noexcept { return variant_; }
 
+  // ----- checks: each public entry point runs its own; a stack runs them once, at its entry,
+  // and then calls the unchecked run_* paths of its layers.
+
+  /// Validates a forward() call: x [tokens, d_model], out the same, offsets of a packed batch of
+  /// x's rows, key_valid empty or one flag per token, and the sequence limits (check_limits).
+  /// Throws shape_error / config_error naming what is wrong.
+  void check(const_matrix_view x, offsets_view offsets, const matrix_view& out,
+             std::span<const std::uint8_t> key_valid = {}) const {
+    const char* where = "attention.forward";
+    check_shape(where, "input x", x, any_rows, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
+    validate_offsets(offsets, x.rows(), where);
+    if (!key_valid.empty() && index_t(key_valid.size()) != x.rows())
+      throw_error<shape_error>(where, "key_valid mask", format_shape({x.rows()}) + " (one flag per token)",
+                               format_shape({index_t(key_valid.size())}));
+    check_limits(longest_sequence(offsets));
+  }
+  /// Throws shape_error when a sequence of @p longest tokens is beyond the RoPE table or the
+  /// variant's own limit (Linformer's n_max).
+  void check_limits(index_t longest) const {
+    if (cfg_.position == positional::rope && longest > cfg_.max_positions)
+      throw_error<shape_error>("attention.forward", "sequence length",
+                               "at most max_positions " + std::to_string(cfg_.max_positions), std::to_string(longest));
+    variant_.check_sequence_length(longest);
+  }
+  /// Validates @p cache for a prefill of the packed batch @p offsets: one cache sequence per
+  /// sequence, each within the cache's capacity.
+  void check_cache(const cache_type& cache, offsets_view offsets) const {
+    if (sequence_count(offsets) != cache.batch)
+      throw_error<shape_error>("attention.prefill", "number of sequences", std::to_string(cache.batch) + " (the cache's batch)",
+                               std::to_string(sequence_count(offsets)));
+    for (index_t s = 0; s < cache.batch; ++s) {
+      const index_t len = sequence_length(offsets, s), room = variant_.capacity(cache.state(s, 0));
+      if (len > room)
+        throw_error<shape_error>("attention.prefill", "sequence " + std::to_string(s) + " length",
+                                 "at most the cache capacity " + std::to_string(room), std::to_string(len));
+    }
+  }
+  /// Validates a decode() call: x, out [cache.batch, d_model], room for one more token in every
+  /// sequence, positions within the RoPE table.
+  void check_step(const_matrix_view x, const matrix_view& out, const cache_type& cache) const {
+    const char* where = "attention.decode";
+    check_shape(where, "input x", x, cache.batch, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
+    for (index_t b = 0; b < cache.batch; ++b) {
+      if (!variant_.has_room(cache.state(b, 0), 1))
+        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " cache", "room for one more token",
+                                 "a full cache of " + std::to_string(cache.lengths[std::size_t(b)]) + " tokens");
+      if (cfg_.position == positional::rope && cache.lengths[std::size_t(b)] >= cfg_.max_positions)
+        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " position",
+                                 "< max_positions " + std::to_string(cfg_.max_positions),
+                                 std::to_string(cache.lengths[std::size_t(b)]));
+    }
+  }
+  /// Validates a forward_cross() call (see there).
+  void check_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                   const matrix_view& out, std::span<const std::uint8_t> memory_valid = {}) const {
+    const char* where = "attention.cross";
+    if (cfg_.position != positional::none)
+      throw_error<config_error>(where, "position", "none for cross-attention", "rope");
+    check_shape(where, "input x", x, any_rows, cfg_.d_model);
+    check_shape(where, "memory", memory, any_rows, cfg_.d_model);
+    check_shape(where, "output", out, x.rows(), cfg_.d_model);
+    validate_offsets(q_offsets, x.rows(), where);
+    validate_offsets(m_offsets, memory.rows(), where);
+    if (sequence_count(q_offsets) != sequence_count(m_offsets))
+      throw_error<shape_error>(where, "memory sequences", std::to_string(sequence_count(q_offsets)) + " (one per query sequence)",
+                               std::to_string(sequence_count(m_offsets)));
+    if (!memory_valid.empty() && index_t(memory_valid.size()) != memory.rows())
+      throw_error<shape_error>(where, "memory_valid mask", format_shape({memory.rows()}),
+                               format_shape({index_t(memory_valid.size())}));
+    variant_.check_sequence_length(longest_sequence(m_offsets));
+  }
+  /// Validates a decode_cross() call: x, out [cache.batch, d_model].
+  void check_cross_step(const_matrix_view x, const matrix_view& out, const cache_type& cache) const {
+    check_shape("attention.cross", "input x", x, cache.batch, cfg_.d_model);
+    check_shape("attention.cross", "output", out, x.rows(), cfg_.d_model);
+  }
+
+  // ----- checked entry points
+
   /// Attention over a packed batch, no cache. x, out: [tokens, d_model]; offsets as in
   /// core/tensor.hpp; key_valid: empty, or [tokens] with 0 marking padding keys (for callers who
   /// bring padded sequences). out must not alias x.
   void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
                std::span<const std::uint8_t> key_valid = {}) {
-    check_io(x, offsets, out, key_valid);
-    run_prefill(x, offsets, out, key_valid, nullptr);
+    check(x, offsets, out, key_valid);
+    run(x, offsets, out, key_valid);
   }
-
   /// Same, for a mutable input view (e.g. `view(x)` of a non-const matrix).
   void forward(const matrix_view& x, offsets_view offsets, matrix_view out,
                std::span<const std::uint8_t> key_valid = {}) {
@@ -143,20 +223,10 @@ class multi_head_attention {
   /// forward() over the prompts of a batch, which also (re)fills @p cache with them: sequence i of
   /// the packed batch becomes cache sequence i. The batch must have cache.batch sequences.
   void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
-    static_assert(Variant::supports_decode, "this attention variant has no decode form");
-    check_io(x, offsets, out, {});
-    if (sequence_count(offsets) != cache.batch)
-      throw_error<shape_error>("attention.prefill", "number of sequences", std::to_string(cache.batch) + " (the cache's batch)",
-                               std::to_string(sequence_count(offsets)));
-    for (index_t s = 0; s < cache.batch; ++s) {
-      const index_t len = sequence_length(offsets, s), room = variant_.capacity(cache.state(s, 0));
-      if (len > room)
-        throw_error<shape_error>("attention.prefill", "sequence " + std::to_string(s) + " length",
-                                 "at most the cache capacity " + std::to_string(room), std::to_string(len));
-    }
-    run_prefill(x, offsets, out, {}, &cache);
+    check(x, offsets, out);
+    check_cache(cache, offsets);
+    run_prefill(x, offsets, out, cache);
   }
-
   void prefill(const matrix_view& x, offsets_view offsets, matrix_view out, cache_type& cache) {
     prefill(as_const(x), offsets, out, cache);
   }
@@ -164,19 +234,7 @@ class multi_head_attention {
   /// One decode step: one new token per cache sequence. x, out: [cache.batch, d_model]; token b
   /// goes to sequence b at position cache.lengths[b], which then grows by one.
   void decode(const_matrix_view x, matrix_view out, cache_type& cache) {
-    static_assert(Variant::supports_decode, "this attention variant has no decode form");
-    const char* where = "attention.decode";
-    check_shape(where, "input x", x, cache.batch, cfg_.d_model);
-    check_shape(where, "output", out, x.rows(), cfg_.d_model);
-    for (index_t b = 0; b < cache.batch; ++b) {
-      if (!variant_.has_room(cache.state(b, 0), 1))
-        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " cache", "room for one more token",
-                                 "a full cache of " + std::to_string(cache.lengths[std::size_t(b)]) + " tokens");
-      if (cfg_.position == positional::rope && cache.lengths[std::size_t(b)] >= cfg_.max_positions)
-        throw_error<shape_error>(where, "sequence " + std::to_string(b) + " position",
-                                 "< max_positions " + std::to_string(cfg_.max_positions),
-                                 std::to_string(cache.lengths[std::size_t(b)]));
-    }
+    check_step(x, out, cache);
     run_decode(x, out, cache);
   }
   void decode(const matrix_view& x, matrix_view out, cache_type& cache) { decode(as_const(x), out, cache); }
@@ -185,18 +243,15 @@ class multi_head_attention {
   /// packed by q_offsets), keys and values from memory ([memory_tokens, d_model], packed by
   /// m_offsets with as many sequences): sequence i attends to memory sequence i. Use a
   /// bidirectional variant (softmax_attention, ...). memory_valid: empty, or one flag per memory
-  /// token (0 = padding). Throws config_error for RoPE or ALiBi, shape_error for bad shapes.
+  /// token (0 = padding). Throws config_error for RoPE, shape_error for bad shapes.
   void forward_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
                      matrix_view out, std::span<const std::uint8_t> memory_valid = {}) {
-    check_cross(x, q_offsets, memory, m_offsets, out);
-    if (!memory_valid.empty() && index_t(memory_valid.size()) != memory.rows())
-      throw_error<shape_error>("attention.cross", "memory_valid mask", format_shape({memory.rows()}),
-                               format_shape({index_t(memory_valid.size())}));
-    project_q(x);
-    project_kv(memory);
-    runner_.run(variant_, as_const(q_()), as_const(k_()), as_const(v_()), q_offsets, m_offsets, attn_(), cfg_.num_heads,
-                cfg_.kv_heads(), cfg_.effective_scale(), memory_valid);
-    finish(x, out);
+    check_cross(x, q_offsets, memory, m_offsets, out, memory_valid);
+    run_cross(x, q_offsets, memory, m_offsets, out, memory_valid);
+  }
+  void forward_cross(const matrix_view& x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                     matrix_view out) {
+    forward_cross(as_const(x), q_offsets, memory, m_offsets, out);
   }
 
   /// Decode-time cross-attention state: the memory's keys and values, projected once per
@@ -213,7 +268,7 @@ class multi_head_attention {
     project_kv(memory);
     const const_matrix_view k = as_const(k_()), v = as_const(v_());
     for (index_t s = 0; s < nseq; ++s) {
-      const index_t o = m_offsets[std::size_t(s)], len = m_offsets[std::size_t(s + 1)] - o;
+      const index_t o = m_offsets[std::size_t(s)], len = sequence_length(m_offsets, s);
       for (index_t h = 0; h < cfg_.kv_heads(); ++h)
         variant_.fill_state(cache.state(s, h), rows(columns(k, h * hd, hd), o, len), rows(columns(v, h * hd, hd), o, len));
       cache.lengths[std::size_t(s)] = len;
@@ -224,9 +279,40 @@ class multi_head_attention {
   /// One query per sequence against its memory: x, out: [cache.batch, d_model]. The cache is
   /// read, never changed.
   void decode_cross(const_matrix_view x, matrix_view out, const cache_type& cache) {
-    const char* where = "attention.cross";
-    check_shape(where, "input x", x, cache.batch, cfg_.d_model);
-    check_shape(where, "output", out, x.rows(), cfg_.d_model);
+    check_cross_step(x, out, cache);
+    run_decode_cross(x, out, cache);
+  }
+  void decode_cross(const matrix_view& x, matrix_view out, const cache_type& cache) { decode_cross(as_const(x), out, cache); }
+
+  // ----- unchecked paths, for callers that ran the matching check (blocks and stacks). They do
+  // not throw for the shapes they are given; they only grow scratch on a shape larger than any
+  // seen before.
+
+  /// forward() without its check.
+  void run(const_matrix_view x, offsets_view offsets, matrix_view out, std::span<const std::uint8_t> key_valid = {}) {
+    prefill_impl(x, offsets, out, key_valid, nullptr);
+  }
+  /// prefill() without its checks (check and check_cache).
+  void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    prefill_impl(x, offsets, out, {}, &cache);
+  }
+  /// decode() without its check (check_step).
+  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache) {
+    static_assert(Variant::supports_decode, "this attention variant has no decode form");
+    decode_impl(x, out, cache);
+  }
+  /// forward_cross() without its check.
+  void run_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
+                 matrix_view out, std::span<const std::uint8_t> memory_valid = {}) {
+    project_q(x);
+    project_kv(memory);
+    runner_.run(variant_, as_const(q_()), as_const(k_()), as_const(v_()), q_offsets, m_offsets, attn_(), cfg_.num_heads,
+                cfg_.kv_heads(), cfg_.effective_scale(), memory_valid);
+    finish(x, out);
+  }
+  /// decode_cross() without its check.
+  void run_decode_cross(const_matrix_view x, matrix_view out, const cache_type& cache) {
     const index_t hd = cfg_.dim(), heads = cfg_.num_heads, group = heads / cfg_.kv_heads();
     project_q(x);
     index_t longest = 1;
@@ -243,11 +329,6 @@ class multi_head_attention {
     });
     finish(x, out);
   }
-  void forward_cross(const matrix_view& x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
-                     matrix_view out) {
-    forward_cross(as_const(x), q_offsets, memory, m_offsets, out);
-  }
-  void decode_cross(const matrix_view& x, matrix_view out, const cache_type& cache) { decode_cross(as_const(x), out, cache); }
 
  private:
   using scratch_type = typename Variant::scratch_type;
@@ -279,38 +360,6 @@ class multi_head_attention {
     } else {
       check("wg", w.wg.rows(), w.wg.cols(), 0, 0);
     }
-  }
-
-  void check_io(const_matrix_view x, offsets_view offsets, matrix_view out,
-                std::span<const std::uint8_t> key_valid) const {
-    const char* where = "attention.forward";
-    check_shape(where, "input x", x, any_rows, cfg_.d_model);
-    check_shape(where, "output", out, x.rows(), cfg_.d_model);
-    validate_offsets(offsets, x.rows(), where);
-    if (!key_valid.empty() && index_t(key_valid.size()) != x.rows())
-      throw_error<shape_error>(where, "key_valid mask", format_shape({x.rows()}) + " (one flag per token)",
-                               format_shape({index_t(key_valid.size())}));
-    const index_t longest = longest_sequence(offsets);
-    if (cfg_.position == positional::rope && longest > cfg_.max_positions)
-      throw_error<shape_error>(where, "sequence length", "at most max_positions " + std::to_string(cfg_.max_positions),
-                               std::to_string(longest));
-    variant_.check_sequence_length(longest);
-  }
-
-  void check_cross(const_matrix_view x, offsets_view q_offsets, const_matrix_view memory, offsets_view m_offsets,
-                   const matrix_view& out) const {
-    const char* where = "attention.cross";
-    if (cfg_.position != positional::none)
-      throw_error<config_error>(where, "position", "none for cross-attention", "rope");
-    check_shape(where, "input x", x, any_rows, cfg_.d_model);
-    check_shape(where, "memory", memory, any_rows, cfg_.d_model);
-    check_shape(where, "output", out, x.rows(), cfg_.d_model);
-    validate_offsets(q_offsets, x.rows(), where);
-    validate_offsets(m_offsets, memory.rows(), where);
-    if (sequence_count(q_offsets) != sequence_count(m_offsets))
-      throw_error<shape_error>(where, "memory sequences", std::to_string(sequence_count(q_offsets)) + " (one per query sequence)",
-                               std::to_string(sequence_count(m_offsets)));
-    variant_.check_sequence_length(longest_sequence(m_offsets));
   }
 
   // Views of the scratch of the current call (tokens_ rows).
@@ -372,8 +421,8 @@ class multi_head_attention {
     o_proj_.forward(as_const(attn), out);
   }
 
-  void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out,
-                   std::span<const std::uint8_t> key_valid, cache_type* cache) {
+  void prefill_impl(const_matrix_view x, offsets_view offsets, matrix_view out,
+                    std::span<const std::uint8_t> key_valid, cache_type* cache) {
     const index_t hd = cfg_.dim(), heads = cfg_.num_heads, nseq = sequence_count(offsets);
     project(x);
     if (cfg_.position == positional::rope) {
@@ -403,7 +452,7 @@ class multi_head_attention {
     finish(x, out);
   }
 
-  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache) {
+  void decode_impl(const_matrix_view x, matrix_view out, cache_type& cache) {
     const index_t b = x.rows(), hd = cfg_.dim(), heads = cfg_.num_heads, kvh = cfg_.kv_heads();
     const index_t group = heads / kvh;
     project(x);

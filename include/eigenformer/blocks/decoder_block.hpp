@@ -9,6 +9,7 @@
 #include <eigenformer/attention/multi_head.hpp>
 #include <eigenformer/blocks/residual.hpp>
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 
 #include <string>
@@ -26,6 +27,9 @@ template <class SelfAttention, class CrossAttention, class Ffn, class Norm, clas
 class decoder_block {
  public:
   static constexpr bool has_cross = !std::is_same_v<CrossAttention, no_cross_attention>;
+  static_assert(!(has_cross && std::is_same_v<Placement, sub_ln>),
+                "decoder_block: Sub-LN with cross-attention is not implemented (it needs an inner norm in the "
+                "cross-attention too); use pre_norm or post_norm");
   using attention_type = attention::multi_head_attention<SelfAttention>;
   using cache_type = typename attention_type::cache_type;
   using cross_type = std::conditional_t<has_cross, attention::multi_head_attention<CrossAttention>, no_cross_attention>;
@@ -66,41 +70,99 @@ class decoder_block {
   }
   cache_type make_cache(index_t batch, index_t max_positions = 0) const { return attn_.make_cache(batch, max_positions); }
 
-  // ----- without cross-attention
+  // ----- checks (the checked entry points below run them; stacks run them once at their entry)
+
+  /// Validates a whole-sequence call (forward, prefill): shapes, offsets, then check_limits.
+  void check(const_matrix_view x, offsets_view offsets, const matrix_view& out, index_t ffn_width = 0) const {
+    detail::check_block_io("blocks.decoder", x, offsets, out, d_model());
+    check_limits(longest_sequence(offsets), ffn_width);
+  }
+  /// What differs from layer to layer: the self-attention's sequence limits and the FFN width.
+  void check_limits(index_t longest, index_t ffn_width) const {
+    attn_.check_limits(longest);
+    ffn_.check_width(ffn_width);
+  }
+  /// Validates @p cache for a prefill of @p offsets (batch, capacity).
+  void check_cache(const cache_type& cache, offsets_view offsets) const { attn_.check_cache(cache, offsets); }
+  /// Validates a decode step: x, out [cache.batch, d_model], room in every sequence.
+  void check_step(const_matrix_view x, const matrix_view& out, const cache_type& cache) const {
+    attn_.check_step(x, out, cache);
+  }
+
+  // ----- without cross-attention. x: [tokens, d_model] packed by offsets -> out: [tokens,
+  // d_model], out may equal x; ffn_width: MatFormer width (0 = all hidden units).
+
   /// Whole sequences without a cache.
-  void forward(const_matrix_view x, offsets_view offsets, matrix_view out)
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out, index_t ffn_width = 0)
     requires(!has_cross)
   {
-    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
-                                      [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); });
+    check(x, offsets, out, ffn_width);
+    run(x, offsets, out, ffn_width);
   }
   /// Whole prompts, filling @p cache (sequence i of the batch is cache sequence i).
-  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache)
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache, index_t ffn_width = 0)
     requires(!has_cross)
   {
-    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
-                                      [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); });
+    check(x, offsets, out, ffn_width);
+    check_cache(cache, offsets);
+    run_prefill(x, offsets, out, cache, ffn_width);
   }
   /// One token per cache sequence: x, out: [cache.batch, d_model].
-  void decode(const_matrix_view x, matrix_view out, cache_type& cache)
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache, index_t ffn_width = 0)
     requires(!has_cross)
   {
-    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, 0, scratch_,
-                                      [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); });
+    check_step(x, out, cache);
+    ffn_.check_width(ffn_width);
+    run_decode(x, out, cache, ffn_width);
+  }
+  /// forward(), prefill() and decode() without their checks: for stacks, which check once.
+  void run(const_matrix_view x, offsets_view offsets, matrix_view out, index_t ffn_width = 0)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, ffn_width, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.run(a, offsets, h); });
+  }
+  void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache, index_t ffn_width = 0)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, ffn_width, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.run_prefill(a, offsets, h, cache); });
+  }
+  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache, index_t ffn_width = 0)
+    requires(!has_cross)
+  {
+    detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, ffn_width, scratch_,
+                                      [&](const_matrix_view a, matrix_view h) { attn_.run_decode(a, h, cache); });
   }
 
   // ----- with cross-attention
   using cross_cache_type = typename cross_type::cache_type;
 
+  /// Validates the memory side of a call with cross-attention.
+  void check_memory(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
+                    const matrix_view& out) const
+    requires(has_cross)
+  {
+    cross_.check_cross(x, offsets, memory, m_offsets, out);
+  }
   /// Whole target sequences against their memory (packed by m_offsets, one per target sequence).
   void forward(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
-               matrix_view out)
+               matrix_view out, index_t ffn_width = 0)
+    requires(has_cross)
+  {
+    check(x, offsets, out, ffn_width);
+    check_memory(x, offsets, memory, m_offsets, out);
+    run(x, offsets, memory, m_offsets, out, ffn_width);
+  }
+  /// forward() without its checks.
+  void run(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
+           matrix_view out, index_t ffn_width = 0)
     requires(has_cross)
   {
     detail::residual_block3<Placement>(
-        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
-        [&](const_matrix_view a, matrix_view h) { attn_.forward(a, offsets, h); },
-        [&](const_matrix_view a, matrix_view h) { cross_.forward_cross(a, offsets, memory, m_offsets, h); });
+        x, out, norm1_, norm2_, norm3_, ffn_, ffn_width, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.run(a, offsets, h); },
+        [&](const_matrix_view a, matrix_view h) { cross_.run_cross(a, offsets, memory, m_offsets, h); });
   }
   /// The memory's keys and values for decoding, computed once.
   cross_cache_type make_cross_cache(const_matrix_view memory, offsets_view m_offsets)
@@ -110,22 +172,36 @@ class decoder_block {
   }
   /// Prompts of the target side, filling the self-attention cache.
   void prefill(const_matrix_view x, offsets_view offsets, const_matrix_view memory, offsets_view m_offsets,
-               matrix_view out, cache_type& cache)
+               matrix_view out, cache_type& cache, index_t ffn_width = 0)
     requires(has_cross)
   {
+    check(x, offsets, out, ffn_width);
+    check_memory(x, offsets, memory, m_offsets, out);
+    check_cache(cache, offsets);
     detail::residual_block3<Placement>(
-        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
-        [&](const_matrix_view a, matrix_view h) { attn_.prefill(a, offsets, h, cache); },
-        [&](const_matrix_view a, matrix_view h) { cross_.forward_cross(a, offsets, memory, m_offsets, h); });
+        x, out, norm1_, norm2_, norm3_, ffn_, ffn_width, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.run_prefill(a, offsets, h, cache); },
+        [&](const_matrix_view a, matrix_view h) { cross_.run_cross(a, offsets, memory, m_offsets, h); });
   }
   /// One target token per sequence against the cached memory.
-  void decode(const_matrix_view x, matrix_view out, cache_type& cache, const cross_cache_type& cross_cache)
+  void decode(const_matrix_view x, matrix_view out, cache_type& cache, const cross_cache_type& cross_cache,
+              index_t ffn_width = 0)
+    requires(has_cross)
+  {
+    check_step(x, out, cache);
+    cross_.check_cross_step(x, out, cross_cache);
+    ffn_.check_width(ffn_width);
+    run_decode(x, out, cache, cross_cache, ffn_width);
+  }
+  /// decode() without its checks.
+  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache, const cross_cache_type& cross_cache,
+                  index_t ffn_width = 0)
     requires(has_cross)
   {
     detail::residual_block3<Placement>(
-        x, out, norm1_, norm2_, norm3_, ffn_, scratch_,
-        [&](const_matrix_view a, matrix_view h) { attn_.decode(a, h, cache); },
-        [&](const_matrix_view a, matrix_view h) { cross_.decode_cross(a, h, cross_cache); });
+        x, out, norm1_, norm2_, norm3_, ffn_, ffn_width, scratch_,
+        [&](const_matrix_view a, matrix_view h) { attn_.run_decode(a, h, cache); },
+        [&](const_matrix_view a, matrix_view h) { cross_.run_decode_cross(a, h, cross_cache); });
   }
 
  private:

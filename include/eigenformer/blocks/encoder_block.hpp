@@ -52,21 +52,32 @@ class encoder_block {
   attention_type& attention() noexcept { return attn_; }
   Ffn& ffn() noexcept { return ffn_; }
 
-  /// Validates shapes (throws shape_error); forward() assumes they passed.
-  void check(const_matrix_view x, offsets_view offsets, const matrix_view& out) const {
-    const index_t d = d_model();
-    if (x.cols() != d)
-      throw_error<shape_error>("blocks.encoder", "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != d)
-      throw_error<shape_error>("blocks.encoder", "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
-    validate_offsets(offsets, x.rows(), "blocks.encoder");
+  /// Validates a forward() call: shapes, offsets, key mask, then check_limits. Throws
+  /// shape_error / config_error naming what is wrong.
+  void check(const_matrix_view x, offsets_view offsets, const matrix_view& out,
+             std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) const {
+    detail::check_block_io("blocks.encoder", x, offsets, out, d_model(), key_valid);
+    check_limits(longest_sequence(offsets), ffn_width);
+  }
+  /// What differs from layer to layer: the attention's sequence limits and the FFN width.
+  void check_limits(index_t longest, index_t ffn_width) const {
+    attn_.check_limits(longest);
+    ffn_.check_width(ffn_width);
   }
 
-  /// out may equal x (the block works through its own scratch). ffn_width: MatFormer width (0 = all).
+  /// x: [tokens, d_model] packed by @p offsets -> out: [tokens, d_model]; out may equal x (the
+  /// block works through its own scratch). key_valid: empty or one flag per token (0 = padding
+  /// key). ffn_width: MatFormer width (0 = all hidden units).
   void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
                std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) {
+    check(x, offsets, out, key_valid, ffn_width);
+    run(x, offsets, out, key_valid, ffn_width);
+  }
+  /// forward() without its check: for stacks, which check once at their entry.
+  void run(const_matrix_view x, offsets_view offsets, matrix_view out, std::span<const std::uint8_t> key_valid = {},
+           index_t ffn_width = 0) {
     detail::residual_block<Placement>(x, out, norm1_, norm2_, ffn_, ffn_width, scratch_,
-                                      [&](const_matrix_view in, matrix_view o) { attn_.forward(in, offsets, o, key_valid); });
+                                      [&](const_matrix_view in, matrix_view o) { attn_.run(in, offsets, o, key_valid); });
   }
 
  private:

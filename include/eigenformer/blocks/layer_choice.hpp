@@ -60,6 +60,13 @@ class layer_choice {
   void forward(A&&... a) {
     std::visit([&](auto& b) { b.forward(std::forward<A>(a)...); }, v_);
   }
+  template <class... A>
+  void run(A&&... a) {
+    std::visit([&](auto& b) { b.run(std::forward<A>(a)...); }, v_);
+  }
+  void check_limits(index_t longest, index_t ffn_width) const {
+    std::visit([&](const auto& b) { b.check_limits(longest, ffn_width); }, v_);
+  }
 
   // ----- decoding (blocks with caches)
   cache_type make_cache(index_t batch, index_t max_positions = 0) const {
@@ -81,6 +88,20 @@ class layer_choice {
   void decode(const_matrix_view x, matrix_view out, cache_type& cache, A&&... rest) {
     with_cache(cache, [&](auto& b, auto& c) { b.decode(x, out, c, std::forward<A>(rest)...); });
   }
+  template <class... A>
+  void run_prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache, A&&... rest) {
+    with_cache(cache, [&](auto& b, auto& c) { b.run_prefill(x, offsets, out, c, std::forward<A>(rest)...); });
+  }
+  template <class... A>
+  void run_decode(const_matrix_view x, matrix_view out, cache_type& cache, A&&... rest) {
+    with_cache(cache, [&](auto& b, auto& c) { b.run_decode(x, out, c, std::forward<A>(rest)...); });
+  }
+  void check_cache(const cache_type& cache, offsets_view offsets) const {
+    with_cache(cache, [&](const auto& b, const auto& c) { b.check_cache(c, offsets); });
+  }
+  void check_step(const_matrix_view x, const matrix_view& out, const cache_type& cache) const {
+    with_cache(cache, [&](const auto& b, const auto& c) { b.check_step(x, out, c); });
+  }
 
  private:
   template <class B>
@@ -91,6 +112,15 @@ class layer_choice {
   }
   template <class Fn>
   void with_cache(cache_type& cache, Fn&& fn) {
+    visit_matching(v_, cache, fn);
+  }
+  template <class Fn>
+  void with_cache(const cache_type& cache, Fn&& fn) const {
+    visit_matching(v_, cache, fn);
+  }
+  /// fn(block, cache) when the cache is of the block's type (the stack checked matches()).
+  template <class V, class C, class Fn>
+  static void visit_matching(V& v, C& cache, Fn& fn) {
     std::visit(
         [&](auto& b, auto& c) {
           using B = std::decay_t<decltype(b)>;
@@ -98,7 +128,7 @@ class layer_choice {
                         !std::is_same_v<std::decay_t<decltype(c)>, std::monostate>)
             fn(b, c);
         },
-        v_, cache);
+        v, cache);
   }
 
   std::variant<Blocks...> v_;

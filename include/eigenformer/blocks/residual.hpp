@@ -5,9 +5,12 @@
 /// on d_model.
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/ops/norm.hpp>
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <type_traits>
 
@@ -35,6 +38,18 @@ inline void check_parts(const char* where, index_t d, index_t ffn_d, index_t nor
   check("ffn d_model", ffn_d);
   check("norm1 width", norm1_d);
   check("norm2 width", norm2_d);
+}
+
+/// The checks a block runs before a whole-sequence call: x and out [tokens, d], offsets of a
+/// packed batch of x's rows, a key mask of one flag per token (or none). Per-layer limits (the
+/// attention's sequence limits, the FFN width) are the block's check_limits.
+inline void check_block_io(const char* where, const_matrix_view x, offsets_view offsets, const matrix_view& out,
+                           index_t d, std::span<const std::uint8_t> key_valid = {}) {
+  check_io(where, x, out, d, d);
+  validate_offsets(offsets, x.rows(), where);
+  if (!key_valid.empty() && index_t(key_valid.size()) != x.rows())
+    throw_error<shape_error>(where, "key_valid mask", format_shape({x.rows()}) + " (one flag per token)",
+                             format_shape({index_t(key_valid.size())}));
 }
 
 /// Scratch of one block: three [tokens, d_model] buffers, grown once per shape.
@@ -92,10 +107,12 @@ inline void residual_block(const_matrix_view x, matrix_view out, const Norm& nor
 }
 
 /// Three sub-layers (decoder with cross-attention): self-attention, cross-attention, FFN, each
-/// with its norm and residual, pre- or post-norm.
+/// with its norm and residual, pre- or post-norm. (Sub-LN is refused by decoder_block at compile
+/// time for this wiring: it would need an inner norm in the cross-attention as well.)
 template <class Placement, class Norm, class Ffn, class AttendSelf, class AttendCross>
 inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& norm1, const Norm& norm2,
-                            const Norm& norm3, Ffn& ffn, block_scratch& s, AttendSelf&& self, AttendCross&& cross) {
+                            const Norm& norm3, Ffn& ffn, index_t ffn_width, block_scratch& s, AttendSelf&& self,
+                            AttendCross&& cross) {
   const index_t t = x.rows(), d = x.cols();
   matrix_view a = s.a.get(t, d), h = s.h.get(t, d), f = s.f.get(t, d);
   if constexpr (is_pre_norm_wiring<Placement>) {
@@ -106,7 +123,7 @@ inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& no
     cross(as_const(a), f);
     h += f;  // h += cross(norm2(h))
     norm3.forward(as_const(h), a);
-    ffn.forward(as_const(a), f, 0);
+    ffn.forward(as_const(a), f, ffn_width);
     out = h + f;
   } else {
     static_assert(std::is_same_v<Placement, post_norm>, "Placement is pre_norm, post_norm or sub_ln");
@@ -116,7 +133,7 @@ inline void residual_block3(const_matrix_view x, matrix_view out, const Norm& no
     cross(as_const(h), f);
     f += h;
     norm2.forward(as_const(f), a);  // a = norm2(h + cross(h))
-    ffn.forward(as_const(a), f, 0);
+    ffn.forward(as_const(a), f, ffn_width);
     f += a;
     norm3.forward(as_const(f), out);
   }

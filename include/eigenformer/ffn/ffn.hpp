@@ -6,6 +6,7 @@
 ///     x: [tokens, d_model] -> out: [tokens, d_model]
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/ops/activation.hpp>
@@ -24,17 +25,18 @@ inline ops::inner_norm checked_sub_norm(const char* where, index_t hidden, ops::
     throw_error<shape_error>(where, "sub-norm width", std::to_string(hidden) + " (hidden)", std::to_string(got));
   return n;
 }
-inline void check_ffn_io(const char* where, index_t d, index_t hidden, const_matrix_view x, const matrix_view& out,
-                         index_t width, bool has_sub_norm = false) {
+/// Throws config_error unless @p width (MatFormer: hidden units used, 0 = all) fits.
+inline void check_ffn_width(const char* where, index_t hidden, index_t width, bool has_sub_norm) {
   if (has_sub_norm && width != 0 && width != hidden)
     throw_error<config_error>(where, "width", "0 or " + std::to_string(hidden) + " (a sub-norm spans the whole hidden layer)",
                               std::to_string(width));
-  if (x.cols() != d)
-    throw_error<shape_error>(where, "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-  if (out.rows() != x.rows() || out.cols() != d)
-    throw_error<shape_error>(where, "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
   if (width < 0 || width > hidden)
     throw_error<config_error>(where, "width", "0 (all) or 1.." + std::to_string(hidden), std::to_string(width));
+}
+inline void check_ffn_io(const char* where, index_t d, index_t hidden, const_matrix_view x, const matrix_view& out,
+                         index_t width, bool has_sub_norm = false) {
+  check_ffn_width(where, hidden, width, has_sub_norm);
+  check_io(where, x, out, d, d);
 }
 }  // namespace detail
 
@@ -61,8 +63,12 @@ class dense_ffn {
   /// Sub-LN: a norm over the hidden activations [hidden] before the down projection.
   void set_sub_norm(ops::inner_norm n) { sub_norm_ = detail::checked_sub_norm("ffn.dense", hidden(), std::move(n)); }
 
+  /// Validates shapes and @p width; forward() assumes they passed.
   void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
     detail::check_ffn_io("ffn.dense", d_model(), hidden(), x, out, width, ops::inner_norm_dim(sub_norm_) != 0);
+  }
+  void check_width(index_t width) const {
+    detail::check_ffn_width("ffn.dense", hidden(), width, ops::inner_norm_dim(sub_norm_) != 0);
   }
   /// @p width: hidden units to use (0 = all). out must not alias x. Allocates only when a larger
   /// token count than ever before comes in.
@@ -114,8 +120,12 @@ class gated_ffn {
   /// Sub-LN: a norm over the gated activations [hidden] before the down projection.
   void set_sub_norm(ops::inner_norm n) { sub_norm_ = detail::checked_sub_norm("ffn.gated", hidden(), std::move(n)); }
 
+  /// Validates shapes and @p width; forward() assumes they passed.
   void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
     detail::check_ffn_io("ffn.gated", d_model(), hidden(), x, out, width, ops::inner_norm_dim(sub_norm_) != 0);
+  }
+  void check_width(index_t width) const {
+    detail::check_ffn_width("ffn.gated", hidden(), width, ops::inner_norm_dim(sub_norm_) != 0);
   }
   /// @p width: hidden units to use (0 = all). out must not alias x.
   void forward(const_matrix_view x, matrix_view out, index_t width = 0) {

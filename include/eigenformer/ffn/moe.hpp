@@ -8,6 +8,7 @@
 ///     x: [tokens, d_model] -> out: [tokens, d_model]
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/kernels.hpp>
 #include <eigenformer/ops/linear.hpp>
@@ -68,12 +69,13 @@ class moe {
   index_t choice(index_t token, index_t slot) const noexcept { return choice_[std::size_t(token * cfg_.top_k + slot)]; }
   float weight(index_t token, index_t slot) const noexcept { return weight_[std::size_t(token * cfg_.top_k + slot)]; }
 
-  void check(const_matrix_view x, const matrix_view& out) const {
-    const index_t d = d_model();
-    if (x.cols() != d)
-      throw_error<shape_error>("ffn.moe", "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != d)
-      throw_error<shape_error>("ffn.moe", "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
+  /// Validates shapes and @p width (applied to every expert); forward() assumes they passed.
+  void check(const_matrix_view x, const matrix_view& out, index_t width = 0) const {
+    check_io("ffn.moe", x, out, d_model(), d_model());
+    check_width(width);
+  }
+  void check_width(index_t width) const {
+    for (const auto& e : experts_) e.check_width(width);
   }
 
   /// out must not alias x. The width argument is accepted for interface compatibility with the

@@ -7,6 +7,7 @@
 
 #include <eigenformer/attention/kv_cache.hpp>
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 
 #include <optional>
@@ -63,40 +64,56 @@ class decoder {
     for (auto& layer : cache) attention::visit_cache(layer, [src](auto& c) { c.reorder(src); });
   }
 
+  // Each entry point validates once, here (shapes, offsets, the caches, then each layer's
+  // limits), then runs every layer's unchecked path. x: [tokens, d_model] -> out: [tokens,
+  // d_model], out may equal x; ffn_width: MatFormer width of every layer's FFN (0 = all).
+
   /// Whole sequences, no cache.
-  void forward(const_matrix_view x, offsets_view offsets, matrix_view out) {
+  void forward(const_matrix_view x, offsets_view offsets, matrix_view out, index_t ffn_width = 0) {
     check(x, out);
     validate_offsets(offsets, x.rows(), "models.decoder");
-    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t) { l.forward(in, offsets, o); });
+    const index_t longest = longest_sequence(offsets);
+    for (const auto& l : layers_) l.check_limits(longest, ffn_width);
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t) { l.run(in, offsets, o, ffn_width); });
   }
   /// Prompts of a packed batch; fills @p cache (from make_cache with this batch size).
-  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache) {
+  void prefill(const_matrix_view x, offsets_view offsets, matrix_view out, cache_type& cache, index_t ffn_width = 0) {
     check(x, out);
+    validate_offsets(offsets, x.rows(), "models.decoder");
     check_cache(cache);
-    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) { l.prefill(in, offsets, o, cache[i]); });
+    const index_t longest = longest_sequence(offsets);
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i].check_limits(longest, ffn_width);
+      layers_[i].check_cache(cache[i], offsets);
+    }
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) {
+      l.run_prefill(in, offsets, o, cache[i], ffn_width);
+    });
   }
   /// One token per sequence: x, out: [batch, d_model].
-  void step(const_matrix_view x, matrix_view out, cache_type& cache) {
+  void step(const_matrix_view x, matrix_view out, cache_type& cache, index_t ffn_width = 0) {
     check(x, out);
     check_cache(cache);
-    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) { l.decode(in, o, cache[i]); });
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i].check_limits(0, ffn_width);
+      layers_[i].check_step(x, out, cache[i]);
+    }
+    run(x, out, [&](Block& l, const_matrix_view in, matrix_view o, std::size_t i) { l.run_decode(in, o, cache[i], ffn_width); });
   }
 
   // The same entry points for mutable input views (`view(x)` of a non-const matrix).
-  void forward(const matrix_view& x, offsets_view offsets, matrix_view out) { forward(as_const(x), offsets, out); }
-  void prefill(const matrix_view& x, offsets_view offsets, matrix_view out, cache_type& cache) {
-    prefill(as_const(x), offsets, out, cache);
+  void forward(const matrix_view& x, offsets_view offsets, matrix_view out, index_t ffn_width = 0) {
+    forward(as_const(x), offsets, out, ffn_width);
   }
-  void step(const matrix_view& x, matrix_view out, cache_type& cache) { step(as_const(x), out, cache); }
+  void prefill(const matrix_view& x, offsets_view offsets, matrix_view out, cache_type& cache, index_t ffn_width = 0) {
+    prefill(as_const(x), offsets, out, cache, ffn_width);
+  }
+  void step(const matrix_view& x, matrix_view out, cache_type& cache, index_t ffn_width = 0) {
+    step(as_const(x), out, cache, ffn_width);
+  }
 
  private:
-  void check(const_matrix_view x, const matrix_view& out) const {
-    const index_t d = d_model();
-    if (x.cols() != d)
-      throw_error<shape_error>("models.decoder", "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != d)
-      throw_error<shape_error>("models.decoder", "output", format_shape({x.rows(), d}), format_shape({out.rows(), out.cols()}));
-  }
+  void check(const_matrix_view x, const matrix_view& out) const { check_io("models.decoder", x, out, d_model(), d_model()); }
   void check_cache(const cache_type& cache) const {
     if (cache.size() != layers_.size())
       throw_error<shape_error>("models.decoder", "cache", std::to_string(layers_.size()) + " layer caches (make_cache)",

@@ -5,8 +5,10 @@
 ///     x: [tokens, d_model] (packed, offsets) -> out: [tokens, d_model]
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <utility>
@@ -38,13 +40,18 @@ class encoder {
   std::size_t size() const noexcept { return layers_.size(); }
   Block& layer(std::size_t i) noexcept { return layers_[i]; }
 
-  /// Validates shapes (throws shape_error), then runs every layer. out may equal x.
+  /// x: [tokens, d_model] packed by @p offsets -> out: [tokens, d_model]; out may equal x.
+  /// key_valid: empty or one flag per token (0 = padding key); ffn_width: MatFormer width of
+  /// every layer's FFN (0 = all). Validates once, here (shapes, offsets, mask, then each layer's
+  /// limits), then runs every layer's unchecked path. Throws shape_error / config_error.
   void forward(const_matrix_view x, offsets_view offsets, matrix_view out,
-               std::span<const std::uint8_t> key_valid = {}) {
-    layers_.front().check(x, offsets, out);
+               std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) {
+    layers_.front().check(x, offsets, out, key_valid, ffn_width);
+    const index_t longest = longest_sequence(offsets);
+    for (std::size_t i = 1; i < layers_.size(); ++i) layers_[i].check_limits(longest, ffn_width);
     matrix_view buf = buf_.get(x.rows(), x.cols());
     buf = x;
-    for (auto& layer : layers_) layer.forward(as_const(buf), offsets, buf, key_valid);
+    for (auto& layer : layers_) layer.run(as_const(buf), offsets, buf, key_valid, ffn_width);
     if (final_norm_)
       final_norm_->forward(as_const(buf), out);
     else
@@ -52,8 +59,8 @@ class encoder {
   }
   /// Same, for a mutable input view.
   void forward(const matrix_view& x, offsets_view offsets, matrix_view out,
-               std::span<const std::uint8_t> key_valid = {}) {
-    forward(as_const(x), offsets, out, key_valid);
+               std::span<const std::uint8_t> key_valid = {}, index_t ffn_width = 0) {
+    forward(as_const(x), offsets, out, key_valid, ffn_width);
   }
 
  private:

@@ -7,6 +7,7 @@
 ///     src: [src_tokens, d_model], tgt: [tgt_tokens, d_model] -> out: [tgt_tokens, d_model]
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/models/encoder.hpp>
 
@@ -46,21 +47,27 @@ class encoder_decoder {
   index_t d_model() const noexcept { return encoder_.d_model(); }
 
   /// Whole target sequences (causal self-attention comes from the decoder blocks' variant).
+  /// src: [src_tokens, d_model], tgt: [tgt_tokens, d_model] -> out: [tgt_tokens, d_model];
+  /// ffn_width: MatFormer width of every FFN, encoder's and decoder's (0 = all). Validates once,
+  /// here, then runs every layer's unchecked path.
   void forward(const_matrix_view src, offsets_view src_offsets, const_matrix_view tgt, offsets_view tgt_offsets,
-               matrix_view out) {
+               matrix_view out, index_t ffn_width = 0) {
     check_target(tgt, out);
     validate_offsets(tgt_offsets, tgt.rows(), "models.encoder_decoder");
-    encode(src, src_offsets);
+    const index_t longest = longest_sequence(tgt_offsets);
+    for (const auto& l : layers_) l.check_limits(longest, ffn_width);
+    encode(src, src_offsets, ffn_width);
+    layers_.front().check_memory(tgt, tgt_offsets, as_const(memory_view()), src_offsets, out);
     matrix_view buf = buf_.get(tgt.rows(), tgt.cols());
     buf = tgt;
-    for (auto& l : layers_) l.forward(as_const(buf), tgt_offsets, as_const(memory_view()), src_offsets, buf);
+    for (auto& l : layers_) l.run(as_const(buf), tgt_offsets, as_const(memory_view()), src_offsets, buf, ffn_width);
     finish(buf, out);
   }
 
   /// Encodes the sources and prepares decoding of one target per source, each of up to
   /// @p max_positions tokens.
-  state begin(const_matrix_view src, offsets_view src_offsets, index_t max_positions) {
-    encode(src, src_offsets);
+  state begin(const_matrix_view src, offsets_view src_offsets, index_t max_positions, index_t ffn_width = 0) {
+    encode(src, src_offsets, ffn_width);
     state st;
     const index_t batch = sequence_count(src_offsets);
     for (auto& l : layers_) {
@@ -70,31 +77,32 @@ class encoder_decoder {
     return st;
   }
   /// One target token per sequence: x, out: [batch, d_model].
-  void step(const_matrix_view x, matrix_view out, state& st) {
+  void step(const_matrix_view x, matrix_view out, state& st, index_t ffn_width = 0) {
     check_target(x, out);
     if (st.self.size() != layers_.size())
       throw_error<shape_error>("models.encoder_decoder", "state", "one from begin()", "a state of another model");
+    for (const auto& l : layers_) l.check_limits(0, ffn_width);
+    layers_.front().check_step(x, out, st.self.front());
     matrix_view buf = buf_.get(x.rows(), x.cols());
     buf = x;
-    for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i].decode(as_const(buf), buf, st.self[i], st.cross[i]);
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+      layers_[i].run_decode(as_const(buf), buf, st.self[i], st.cross[i], ffn_width);
     finish(buf, out);
   }
-  void step(const matrix_view& x, matrix_view out, state& st) { step(as_const(x), out, st); }
+  void step(const matrix_view& x, matrix_view out, state& st, index_t ffn_width = 0) {
+    step(as_const(x), out, st, ffn_width);
+  }
 
  private:
-  void encode(const_matrix_view src, offsets_view src_offsets) {
+  void encode(const_matrix_view src, offsets_view src_offsets, index_t ffn_width) {
     memory_rows_ = src.rows();
     matrix_view mem = memory_.get(src.rows(), src.cols());
-    encoder_.forward(src, src_offsets, mem);
+    encoder_.forward(src, src_offsets, mem, {}, ffn_width);
   }
   matrix_view memory_view() noexcept { return memory_.view(memory_rows_, d_model()); }
   void check_target(const_matrix_view x, const matrix_view& out) const {
-    const index_t d = d_model();
-    if (x.cols() != d)
-      throw_error<shape_error>("models.encoder_decoder", "target", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-    if (out.rows() != x.rows() || out.cols() != d)
-      throw_error<shape_error>("models.encoder_decoder", "output", format_shape({x.rows(), d}),
-                               format_shape({out.rows(), out.cols()}));
+    check_shape("models.encoder_decoder", "target", x, any_rows, d_model());
+    check_shape("models.encoder_decoder", "output", out, x.rows(), d_model());
   }
   void finish(const matrix_view& buf, matrix_view out) {
     if (norm_)

@@ -5,6 +5,7 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 
 #include <type_traits>
@@ -17,10 +18,7 @@ namespace eigenformer::ops {
 
 namespace detail {
 inline void check_norm_io(const char* where, index_t d, const_matrix_view x, const matrix_view& y) {
-  if (x.cols() != d)
-    throw_error<shape_error>(where, "input", format_shape({x.rows(), d}), format_shape({x.rows(), x.cols()}));
-  if (y.rows() != x.rows() || y.cols() != d)
-    throw_error<shape_error>(where, "output", format_shape({x.rows(), d}), format_shape({y.rows(), y.cols()}));
+  check_io(where, x, y, d, d);
 }
 }  // namespace detail
 
