@@ -78,6 +78,12 @@ inline std::string format_number(double v) {
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
 }
+/// The same for a float (`0.8`, not the double nearest to it).
+inline std::string format_number(float v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
 
 /// Builds the canonical message `[eigenformer.<where>] <what>: expected <expected>, got <found>`,
 /// with ` (<file>)` appended when @p file is not empty. Each part longer than max_echoed_bytes is

@@ -34,7 +34,7 @@ struct gpt2_config {
   std::string activation_function = "gelu_new";
   double layer_norm_epsilon = 1e-5;
   std::int64_t bos_token_id = 50256, eos_token_id = 50256;
-  std::vector<std::int64_t> eos_token_ids = {50256};  ///< every end token (eos_token_id: the first)
+  std::vector<std::int64_t> eos_token_ids = {50256};  ///< every end token, ids of the vocabulary (eos_token_id: the first)
   bool tie_word_embeddings = true;
 };
 /// HF `LlamaForCausalLM` (and the models that share its layout).
@@ -75,11 +75,13 @@ class config_reader {
   }
   /// @p v as an integer in [min, max]; else config_error naming @p field with v as written.
   std::int64_t integer_value(const std::string& field, const nlohmann::json& v, std::int64_t min, std::int64_t max) const {
-    // An unsigned value above INT64_MAX must not read as a negative number.
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(max)))
-      fail(field, range(min, max), v.dump());
+    // An unsigned value above INT64_MAX must not read as a negative number; a value above the
+    // bound is reported with the bound, as written (v.dump()).
+    if (!v.is_number_integer()) fail(field, range(min, max), v.dump());
+    if ((v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(max)) || v.get<std::int64_t>() > max)
+      fail(field, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]", v.dump());
     const auto x = v.get<std::int64_t>();
-    if (x < min || x > max) fail(field, range(min, max), v.dump());
+    if (x < min) fail(field, range(min, max), v.dump());
     return x;
   }
   /// A number in (@p lower, @p upper] (positive and finite by default).
@@ -117,22 +119,19 @@ class config_reader {
   std::vector<std::int64_t> token_ids(const char* field, std::int64_t vocab, std::int64_t fallback) const {
     const auto it = j_.find(field);
     const std::string want = "a token id in [0, " + std::to_string(vocab) + ") or a list of them";
-    if (it == j_.end() || it->is_null()) {
-      if (fallback >= vocab) fail(field, want, "nothing, and the default " + std::to_string(fallback) + " is not an id of the vocabulary");
-      return {fallback};
-    }
+    // Absent: the preset's default, unless the vocabulary has no such id (then no end token, as
+    // before: a default that can never be sampled).
+    if (it == j_.end() || it->is_null()) return fallback < vocab ? std::vector<std::int64_t>{fallback} : std::vector<std::int64_t>{};
+    auto id = [&](const nlohmann::json& v) {
+      if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() >= std::uint64_t(vocab)) ||
+          v.get<std::int64_t>() < 0 || v.get<std::int64_t>() >= vocab)
+        fail(field, want, it->dump());
+      return v.get<std::int64_t>();
+    };
     std::vector<std::int64_t> out;
-    if (it->is_array()) {
-      if (it->empty()) fail(field, want, "[]");
-      for (const auto& v : *it) {
-        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() >= std::uint64_t(vocab)) ||
-            v.get<std::int64_t>() < 0 || v.get<std::int64_t>() >= vocab)
-          fail(field, want, it->dump());
-        out.push_back(v.get<std::int64_t>());
-      }
-      return out;
-    }
-    out.push_back(integer_value(field, *it, 0, vocab - 1));
+    if (!it->is_array()) return {id(*it)};
+    if (it->empty()) fail(field, want, "[]");
+    for (const auto& v : *it) out.push_back(id(v));
     return out;
   }
   /// Rejects a field unless absent, null or equal to one of @p allowed.
@@ -153,7 +152,7 @@ class config_reader {
 
  private:
   static std::string range(std::int64_t min, std::int64_t max) {
-    return max == max_config_integer ? "an integer >= " + std::to_string(min) + " (at most " + std::to_string(max) + ")"
+    return max == max_config_integer ? "an integer >= " + std::to_string(min)
                                      : "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
   }
  private:
@@ -203,8 +202,8 @@ inline model_config parse_config(const nlohmann::json& j, const std::string& fil
              "\"" + c.activation_function + "\" (not supported)");
     c.layer_norm_epsilon = r.epsilon("layer_norm_epsilon", 1e-5);
     c.bos_token_id = r.integer("bos_token_id", 0, 50256);
-    c.eos_token_ids = r.token_ids("eos_token_id", c.vocab_size, std::min<std::int64_t>(50256, c.vocab_size - 1));
-    c.eos_token_id = c.eos_token_ids.front();
+    c.eos_token_ids = r.token_ids("eos_token_id", c.vocab_size, 50256);
+    c.eos_token_id = c.eos_token_ids.empty() ? 50256 : c.eos_token_ids.front();
     c.tie_word_embeddings = r.boolean("tie_word_embeddings", true);
     r.only("scale_attn_weights", {true}, "true");
     r.only("scale_attn_by_inverse_layer_idx", {false}, "false");
@@ -269,8 +268,8 @@ inline model_config parse_config(const nlohmann::json& j, const std::string& fil
     c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
     c.attention_bias = r.boolean("attention_bias", false);
     c.bos_token_id = r.integer("bos_token_id", 0, 1);
-    c.eos_token_ids = r.token_ids("eos_token_id", c.vocab_size, std::min<std::int64_t>(2, c.vocab_size - 1));
-    c.eos_token_id = c.eos_token_ids.front();
+    c.eos_token_ids = r.token_ids("eos_token_id", c.vocab_size, 2);
+    c.eos_token_id = c.eos_token_ids.empty() ? 2 : c.eos_token_ids.front();
     r.only("mlp_bias", {false}, "false");
     r.only("pretraining_tp", {1}, "1");
     c.head_dim = r.integer("head_dim", 0, 0);
