@@ -3,12 +3,15 @@
 // is from dense softmax attention of the same masking (causal or bidirectional). A quick tour.
 #include <eigenformer/attention.hpp>
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/io/parse.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ef = eigenformer;
@@ -75,10 +78,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if ((a == "--tokens" || a == "--threads") && i + 1 < argc) {
-      char* end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || v < 1 || v > 65536) {
-        std::fprintf(stderr, "eigenformer-attention-zoo: %s: expected an integer in [1, 65536], got '%s'\n", a.c_str(), argv[i]);
+      long v = 0;
+      if (auto e = ef::io::parse_integer(std::string_view(argv[++i]), 1L, 65536L, v)) {
+        std::fprintf(stderr, "eigenformer-attention-zoo: %s: %s\n", a.c_str(), e->c_str());
         return 2;
       }
       if (a == "--tokens") n = v;
@@ -140,6 +142,9 @@ int main(int argc, char** argv) {
                 "linear attention)\n");
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-attention-zoo: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-attention-zoo: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

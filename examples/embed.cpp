@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
     }
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-embed: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-embed: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

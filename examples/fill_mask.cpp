@@ -1,14 +1,18 @@
 // eigenformer-fill-mask: the most likely tokens for each [MASK] of a sentence, with a BERT
 // checkpoint that has its masked-LM head (BertForMaskedLM / BertForPreTraining weights).
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/io/parse.hpp>
 #include <eigenformer/models/bert.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
+#include <limits>
 #include <numeric>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -38,9 +42,8 @@ int main(int argc, char** argv) {
     } else if (a == "--model" && i + 1 < argc) {
       dir = argv[++i];
     } else if (a == "--top" && i + 1 < argc) {
-      char* end = nullptr;
-      top = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || top < 1) bad_usage("--top: expected an integer >= 1");
+      if (auto e = ef::io::parse_integer(std::string_view(argv[++i]), 1L, std::numeric_limits<long>::max(), top))
+        bad_usage(std::string("--top: ") + *e);
     } else if (a.rfind("--", 0) == 0) {
       bad_usage("unknown argument '" + a + "'");
     } else if (text.empty()) {
@@ -82,6 +85,9 @@ int main(int argc, char** argv) {
     }
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-fill-mask: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-fill-mask: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -1,6 +1,7 @@
 // eigenformer-forward: runs a checkpoint folder (BERT, GPT-2 or LLaMA-style, HF layout) on one
 // or more sequences as one packed batch and writes the outputs as F32 safetensors.
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/io/parse.hpp>
 #include <eigenformer/io/safetensors.hpp>
 #include <eigenformer/models/auto.hpp>
 #include <eigenformer/tokenizers/auto.hpp>
@@ -8,7 +9,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <map>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace ef = eigenformer;
@@ -44,26 +50,26 @@ options:
 
 std::vector<ef::token_id> parse_ids(const std::string& s, const char* what) {
   std::vector<ef::token_id> ids;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    const std::size_t j = s.find(',', i);
-    const std::string part = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
-    char* end = nullptr;
-    errno = 0;
-    const long v = std::strtol(part.c_str(), &end, 10);
-    if (part.empty() || *end != '\0' || errno != 0 || v < 0 || v > 0x7fffffffL)
-      bad_usage(std::string(what) + ": expected comma-separated non-negative integers, got '" + s + "'");
-    ids.push_back(ef::token_id(v));
-    if (j == std::string::npos) break;
-    i = j + 1;
-  }
+  if (auto e = ef::io::parse_integer_list<ef::token_id>(s, 0, std::numeric_limits<ef::token_id>::max(), ids))
+    bad_usage(std::string(what) + ": " + *e);
   return ids;
+}
+
+// True when @p out names one of the files of the model folder (the checkpoint, its config, a
+// tokenizer file): writing there would replace the model with its own output.
+bool is_model_file(const std::filesystem::path& dir, const std::filesystem::path& out) {
+  std::error_code ec;
+  if (!std::filesystem::exists(out, ec)) return false;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (std::filesystem::equivalent(it->path(), out, ec)) return true;
+  return false;
 }
 
 struct sequence {
   std::string text;
   bool is_text = false;
   std::vector<ef::token_id> ids, types;
+  bool has_types = false;
 };
 
 // Rows of a packed [tokens, width] matrix into a zero-padded [batch, longest, width] buffer.
@@ -106,16 +112,18 @@ int main(int argc, char** argv) {
     } else if (a == "--output") {
       output = value();
     } else if (a == "--text") {
-      seqs.push_back({value(), true, {}, {}});
+      seqs.push_back({value(), true, {}, {}, false});
     } else if (a == "--ids") {
-      seqs.push_back({"", false, parse_ids(value(), "--ids"), {}});
+      seqs.push_back({"", false, parse_ids(value(), "--ids"), {}, false});
     } else if (a == "--token-type-ids") {
       if (seqs.empty()) bad_usage("--token-type-ids must follow the --text or --ids it belongs to");
+      if (seqs.back().has_types)
+        bad_usage("--token-type-ids given twice for sequence " + std::to_string(seqs.size() - 1) +
+                  " (each --text or --ids takes one)");
       seqs.back().types = parse_ids(value(), "--token-type-ids");
+      seqs.back().has_types = true;
     } else if (a == "--threads") {
-      const auto t = parse_ids(value(), "--threads");
-      if (t.size() != 1 || t[0] < 1) bad_usage("--threads: expected an integer >= 1");
-      threads = t[0];
+      if (auto e = ef::io::parse_integer(value(), 1, std::numeric_limits<int>::max(), threads)) bad_usage("--threads: " + *e);
     } else {
       bad_usage("unknown argument '" + a + "'");
     }
@@ -124,8 +132,14 @@ int main(int argc, char** argv) {
   if (output.empty()) bad_usage("--output OUT is required");
   if (seqs.empty()) bad_usage("give at least one --text or --ids");
 
+  if (is_model_file(model_dir, output)) bad_usage("--output " + output + " is a file of the model folder " + model_dir);
+
   try {
-    if (threads > 0) ef::set_num_threads(threads);
+    // What the output's header will hold, checked before the work whose result it records.
+    const std::map<std::string, std::string> metadata = {{"producer", "eigenformer-forward"}, {"model", model_dir}};
+    ef::io::check_metadata(metadata, output);
+    if (threads > 0 && ef::set_num_threads(threads) < threads)
+      std::fprintf(stderr, "--threads %d: using %d, the most that can run here\n", threads, ef::num_threads());
     auto model = ef::models::load_model(model_dir);
     bool need_tokenizer = false;
     for (const auto& s : seqs) need_tokenizer |= s.is_text;
@@ -187,11 +201,14 @@ int main(int argc, char** argv) {
     outs.push_back({"lengths", {{batch}, lengths}});
     std::vector<ef::io::tensor_to_write> tensors;
     for (const auto& [name, t] : outs) tensors.push_back({name, t.first, t.second.data()});
-    ef::io::write_safetensors(output, tensors, {{"producer", "eigenformer-forward"}, {"model", model_dir}});
+    ef::io::write_safetensors(output, tensors, metadata);
     for (const auto& [name, t] : outs) print_tensor(name.c_str(), t.first, t.second);
     std::printf("wrote %s\n", output.c_str());
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-forward: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-forward: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -1,6 +1,8 @@
 // eigenformer-generate: streams text from a GPT-2 or LLaMA-style checkpoint folder.
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/generation/generate.hpp>
+#include <eigenformer/io/file.hpp>
+#include <eigenformer/io/parse.hpp>
 #include <eigenformer/models/auto.hpp>
 #include <eigenformer/tokenizers/auto.hpp>
 
@@ -9,6 +11,8 @@
 #include <optional>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,8 +37,8 @@ options:
   --min-p M                drop tokens below M x the most likely one's probability (default 0)
   --repetition-penalty R   CTRL-style penalty on tokens already present (default 1 = off)
   --seed S                 the random seed (default 0); the same seed gives the same text
-  --beams B                beam search with B beams (default 1 = sampling)
-  --threads N              threads (default: all)
+  --beams B                beam search with B beams (default 1 = sampling; at most 256)
+  --threads N              threads (default: all; clamped to what can run)
   --print-ids              also print the whole id sequence (prompt + generated) as "ids: ..."
   -h, --help               this text
 )";
@@ -44,17 +48,15 @@ options:
   std::exit(2);
 }
 
-double number(const std::string& opt, const std::string& v) {
-  char* end = nullptr;
-  const double x = std::strtod(v.c_str(), &end);
-  if (v.empty() || *end != '\0') bad_usage(opt + ": expected a number, got '" + v + "'");
+template <class T>
+T integer(const std::string& opt, const std::string& v, T min, T max) {
+  T x{};
+  if (auto e = ef::io::parse_integer(v, min, max, x)) bad_usage(opt + ": " + *e);
   return x;
 }
-long integer(const std::string& opt, const std::string& v, long min) {
-  char* end = nullptr;
-  const long x = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || x < min)
-    bad_usage(opt + ": expected an integer >= " + std::to_string(min) + ", got '" + v + "'");
+float number(const std::string& opt, const std::string& v) {
+  float x = 0.0f;
+  if (auto e = ef::io::parse_float(v, x)) bad_usage(opt + ": " + *e);
   return x;
 }
 
@@ -95,15 +97,15 @@ int main(int argc, char** argv) {
     } else if (a == "--model") dir = value();
     else if (a == "--prompt") { prompt = value(); have_prompt = true; }
     else if (a == "--ids") ids_arg = value();
-    else if (a == "--max-tokens") opt.max_tokens = int(integer(a, value(), 1));
-    else if (a == "--temperature") opt.sampling.temperature = float(number(a, value()));
-    else if (a == "--top-k") opt.sampling.top_k = int(integer(a, value(), 0));
-    else if (a == "--top-p") opt.sampling.top_p = float(number(a, value()));
-    else if (a == "--min-p") opt.sampling.min_p = float(number(a, value()));
-    else if (a == "--repetition-penalty") opt.sampling.repetition_penalty = float(number(a, value()));
-    else if (a == "--seed") opt.sampling.seed = std::uint64_t(integer(a, value(), 0));
-    else if (a == "--beams") opt.beams = int(integer(a, value(), 1));
-    else if (a == "--threads") threads = int(integer(a, value(), 1));
+    else if (a == "--max-tokens") opt.max_tokens = integer(a, value(), 1, std::numeric_limits<int>::max());
+    else if (a == "--temperature") opt.sampling.temperature = number(a, value());
+    else if (a == "--top-k") opt.sampling.top_k = integer(a, value(), 0, std::numeric_limits<int>::max());
+    else if (a == "--top-p") opt.sampling.top_p = number(a, value());
+    else if (a == "--min-p") opt.sampling.min_p = number(a, value());
+    else if (a == "--repetition-penalty") opt.sampling.repetition_penalty = number(a, value());
+    else if (a == "--seed") opt.sampling.seed = integer<std::uint64_t>(a, value(), 0, std::numeric_limits<std::uint64_t>::max());
+    else if (a == "--beams") opt.beams = integer(a, value(), 1, eg::generate_options::max_beams);
+    else if (a == "--threads") threads = integer(a, value(), 1, std::numeric_limits<int>::max());
     else if (a == "--print-ids") print_ids = true;
     else bad_usage("unknown argument '" + a + "'");
   }
@@ -112,13 +114,13 @@ int main(int argc, char** argv) {
 
   try {
     opt.validate();
-    if (threads > 0) ef::set_num_threads(threads);
+    if (threads > 0 && ef::set_num_threads(threads) < threads)
+      std::fprintf(stderr, "--threads %d: using %d, the most that can run here\n", threads, ef::num_threads());
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "loading %s ...\n", dir.c_str());
     auto model = ef::models::load_model(dir);
     std::optional<ef::tokenizers::any_tokenizer> tok;
-    if (std::filesystem::exists(std::filesystem::path(dir) / "vocab.json") ||
-        std::filesystem::exists(std::filesystem::path(dir) / "vocab.txt"))
+    if (ef::io::exists(std::filesystem::path(dir) / "vocab.json") || ef::io::exists(std::filesystem::path(dir) / "vocab.txt"))
       tok = ef::tokenizers::any_tokenizer::from_folder(dir);
     std::fprintf(stderr, "loaded in %.2f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
@@ -128,13 +130,8 @@ int main(int argc, char** argv) {
       ids = tok->encode(prompt, false);
       if (ids.empty()) bad_usage("--prompt: the text has no tokens");
     } else {
-      std::size_t p = 0;
-      while (p <= ids_arg.size()) {
-        const std::size_t q = ids_arg.find(',', p);
-        ids.push_back(ef::token_id(integer("--ids", ids_arg.substr(p, q == std::string::npos ? std::string::npos : q - p), 0)));
-        if (q == std::string::npos) break;
-        p = q + 1;
-      }
+      if (auto e = ef::io::parse_integer_list<ef::token_id>(ids_arg, 0, std::numeric_limits<ef::token_id>::max(), ids))
+        bad_usage("--ids: " + *e);
     }
 
     eg::generate_result res;
@@ -156,7 +153,9 @@ int main(int argc, char** argv) {
           if constexpr (std::is_same_v<M, ef::models::bert<>>) {
             throw ef::config_error("[eigenformer.generate] model_type: expected gpt2 or llama (a decoder), got bert (" + dir + ")");
           } else {
-            opt.stop_tokens = {ef::token_id(m.config().eos_token_id)};
+            // Every end token of the config (ids checked against the vocabulary when it was read).
+            opt.stop_tokens.clear();
+            for (auto t : m.config().eos_token_ids) opt.stop_tokens.push_back(ef::token_id(t));
             if (prompt.size() > 2000 || ids.size() > 512) std::fprintf(stderr, "prefill of %zu tokens ...\n", ids.size());
             if (tok) std::fputs(prompt.c_str(), stdout);
             res = eg::generate(m, {ids}, opt, on_token);
@@ -177,6 +176,9 @@ int main(int argc, char** argv) {
                  long(res.stats.decode_tokens), res.stats.decode_seconds * 1e3, res.stats.decode_tokens_per_second());
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-generate: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-generate: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

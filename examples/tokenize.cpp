@@ -2,6 +2,7 @@
 #include <eigenformer/tokenizers/auto.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
     }
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-tokenize: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a failure the library did not type: still a message, not an abort
+    std::fprintf(stderr, "eigenformer-tokenize: unexpected error: %s\n", e.what());
     return 1;
   }
   return 0;

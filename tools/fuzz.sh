@@ -9,7 +9,7 @@ secs="${1:-60}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz
-for t in safetensors bpe wordpiece; do
+for t in safetensors bpe wordpiece config vocab; do
   work="build/fuzz/corpus-$t"
   mkdir -p "$work"
   echo "=== fuzz_$t: ${secs}s"

@@ -40,7 +40,7 @@ std::unique_ptr<tk::bpe_tokenizer> make() {
     vocab.append("\"").append(key).append("\":").append(std::to_string(id++));
   }
   std::string merges = "#version: 0.2\n";
-  const char* pairs[] = {"t h", "th e", "i n", "e r", "a n", "\xc4\xa0 t", "\xc4\xa0t he", "o n", "r e", "e s"};
+  const char* pairs[] = {"t h", "th e", "i n", "e r", "a n", "\xc4\xa0 t", "h e", "\xc4\xa0t he", "o n", "r e", "e s"};
   for (const char* p : pairs) {
     merges.append(p).append("\n");
     std::string joined(p);

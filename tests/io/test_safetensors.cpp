@@ -207,7 +207,7 @@ TEST_CASE("config.json: required fields, types, ranges and unsupported options a
                     Contains("field 'n_head': expected a divisor of n_embd 30"));
   CHECK_THROWS_WITH(parse_cfg(R"({"model_type":"llama","vocab_size":10,"hidden_size":64,"intermediate_size":96,
       "num_hidden_layers":2,"num_attention_heads":4,"max_position_embeddings":32,"rope_scaling":{"type":"linear","factor":2}})"),
-                    Contains("field 'rope_scaling'") && Contains("not supported"));
+                    Contains("field 'rope_scaling") && Contains("not supported"));
   CHECK_THROWS_WITH(parse_cfg(R"({"model_type":"t5"})"), Contains("field 'model_type'") && Contains("\"t5\" (not supported)"));
   CHECK_THROWS_WITH(parse_cfg(R"({"vocab_size":3})"), Contains("field 'model_type': expected a string, got nothing"));
   CHECK_THROWS_AS(parse_cfg("[]"), ef::config_error);

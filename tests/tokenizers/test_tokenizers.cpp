@@ -169,7 +169,7 @@ TEST_CASE("tokenizers reject malformed files and text with typed errors", "[toke
   temp_file not_obj("v2.json", "[1, 2]");
   CHECK_THROWS_AS(tk::bpe_tokenizer(not_obj.path, merges.path), ef::format_error);
   temp_file neg("v3.json", "{\"a\": -1}");
-  CHECK_THROWS_WITH(tk::bpe_tokenizer(neg.path, merges.path), Contains("id of token 'a': expected a non-negative integer"));
+  CHECK_THROWS_WITH(tk::bpe_tokenizer(neg.path, merges.path), Contains("id of token 'a': expected an integer in [0, 1) (ids are 0..N-1 for N tokens), got -1"));
   temp_file dup_id("v4.json", "{\"a\": 1, \"b\": 1}");
   CHECK_THROWS_WITH(tk::bpe_tokenizer(dup_id.path, merges.path), Contains("id 1: expected one token per id"));
   temp_file few("v5.json", "{\"a\": 0}");

@@ -26,15 +26,30 @@ namespace detail {
 inline std::atomic<int> thread_count_setting{0};
 }  // namespace detail
 
+/// The most threads set_num_threads() accepts: the processors this process can run on, or 64
+/// when there are fewer (a few threads per core can help, and cost little), and never more than
+/// OpenMP's thread limit. Layers keep scratch per thread, so a count nothing can run (100000)
+/// would only allocate.
+inline int max_threads() noexcept {
+#if EIGENFORMER_HAS_OPENMP
+  return std::max(1, std::min(std::max(omp_get_num_procs(), 64), omp_get_thread_limit()));
+#else
+  return 1;
+#endif
+}
+
 /// Sets the number of threads parallel_for uses (1 = serial), and Eigen's own thread count to the
 /// same value, so that a large product outside our parallel regions uses them too while products
-/// inside them stay serial (Eigen does not nest inside an OpenMP region). Throws config_error when
-/// @p n < 1. Has no effect on parallelism when compiled without OpenMP.
-inline void set_num_threads(int n) {
+/// inside them stay serial (Eigen does not nest inside an OpenMP region). A count above
+/// max_threads() is clamped to it; returns the count in effect. Throws config_error when @p n < 1.
+/// Has no effect on parallelism when compiled without OpenMP.
+inline int set_num_threads(int n) {
   if (n < 1)
     throw_error<config_error>("threads", "thread count", "an integer >= 1", std::to_string(n));
+  n = std::min(n, max_threads());
   detail::thread_count_setting.store(n, std::memory_order_relaxed);
   Eigen::setNbThreads(n);
+  return n;
 }
 
 /// Number of threads parallel_for will use: 1 without OpenMP, else the value given to

@@ -32,12 +32,17 @@ struct generate_options {
   float length_penalty = 1.0f;        ///< beam score = sum log p / length^length_penalty
   bool early_stopping = true;         ///< beam search stops once `beams` hypotheses have ended
 
+  /// The widest beam search: each step keeps 2·beams candidates per beam and reorders the
+  /// caches of every beam, so the cost grows with beams² (20,000 beams: gigabytes for 3 tokens).
+  static constexpr int max_beams = 256;
+
   void validate() const {
     sampling.validate();
     if (max_tokens < 1) throw_error<config_error>("generation", "max_tokens", "an integer >= 1", std::to_string(max_tokens));
-    if (beams < 1) throw_error<config_error>("generation", "beams", "an integer >= 1", std::to_string(beams));
+    if (beams < 1 || beams > max_beams)
+      throw_error<config_error>("generation", "beams", "an integer in [1, " + std::to_string(max_beams) + "]", std::to_string(beams));
     if (!std::isfinite(length_penalty))
-      throw_error<config_error>("generation", "length_penalty", "a finite number", std::to_string(length_penalty));
+      throw_error<config_error>("generation", "length_penalty", "a finite number", format_number(length_penalty));
   }
 };
 
@@ -112,6 +117,7 @@ generate_result sample_loop(Model& m, const std::vector<std::vector<token_id>>& 
     for (std::size_t s = 0; s < batch; ++s) {
       if (done[s]) continue;
       std::copy(logits.row(index_t(s)).data(), logits.row(index_t(s)).data() + vocab, row.begin());
+      check_finite(row, "logits of sequence " + std::to_string(s) + " at step " + std::to_string(step));
       log_softmax(row, lp);
       history.assign(prompts[s].begin(), prompts[s].end());
       history.insert(history.end(), res.tokens[s].begin(), res.tokens[s].end());
@@ -177,6 +183,7 @@ generate_result beam_search(Model& m, const std::vector<token_id>& prompt, const
     for (index_t b = 0; b < w; ++b) {
       if (!std::isfinite(beam_lp[std::size_t(b)])) continue;
       std::copy(logits.row(b).data(), logits.row(b).data() + vocab, row.begin());
+      check_finite(row, "logits of beam " + std::to_string(b) + " at step " + std::to_string(step));
       log_softmax(row, lp);
       // The 2w best continuations of each beam are enough: at most w of them can be stops.
       std::vector<token_id> order(static_cast<std::size_t>(vocab));
@@ -224,6 +231,8 @@ generate_result beam_search(Model& m, const std::vector<token_id>& prompt, const
     res.stats.decode_tokens += w;
   }
   res.stats.decode_seconds = seconds_since(t1);
+  if (finished.empty())  // cannot happen with finite logits (checked above); never read an empty list
+    throw_error<numeric_error>("generation", "beam search", "at least one hypothesis", "none");
   const auto best = std::max_element(finished.begin(), finished.end(),
                                      [](const hypothesis& a, const hypothesis& b) { return a.score < b.score; });
   res.tokens.push_back(best->tokens);

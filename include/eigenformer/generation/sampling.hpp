@@ -33,12 +33,12 @@ struct sampling_options {
   void validate() const {
     const char* where = "generation.sampling";
     if (!(temperature >= 0.0f) || !std::isfinite(temperature))
-      throw_error<config_error>(where, "temperature", "a finite number >= 0", std::to_string(temperature));
+      throw_error<config_error>(where, "temperature", "a finite number >= 0", format_number(temperature));
     if (top_k < 0) throw_error<config_error>(where, "top_k", "an integer >= 0", std::to_string(top_k));
-    if (!(top_p > 0.0f && top_p <= 1.0f)) throw_error<config_error>(where, "top_p", "a number in (0, 1]", std::to_string(top_p));
-    if (!(min_p >= 0.0f && min_p <= 1.0f)) throw_error<config_error>(where, "min_p", "a number in [0, 1]", std::to_string(min_p));
+    if (!(top_p > 0.0f && top_p <= 1.0f)) throw_error<config_error>(where, "top_p", "a number in (0, 1]", format_number(top_p));
+    if (!(min_p >= 0.0f && min_p <= 1.0f)) throw_error<config_error>(where, "min_p", "a number in [0, 1]", format_number(min_p));
     if (!(repetition_penalty > 0.0f) || !std::isfinite(repetition_penalty))
-      throw_error<config_error>(where, "repetition_penalty", "a finite number > 0", std::to_string(repetition_penalty));
+      throw_error<config_error>(where, "repetition_penalty", "a finite number > 0", format_number(repetition_penalty));
   }
 };
 
@@ -113,9 +113,22 @@ inline candidates filter(std::span<const float> logits, const sampling_options& 
   return c;
 }
 
+/// Throws numeric_error unless every logit is finite: no token can be chosen from NaN or
+/// infinite logits (a model that overflowed), and greedy, sampling and beam search would each
+/// choose differently, or crash. @p what names the row ("logits of sequence 0 at step 3").
+inline void check_finite(std::span<const float> logits, const std::string& what) {
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    if (!std::isfinite(logits[i]))
+      throw_error<numeric_error>("generation", what, "finite values",
+                                 (std::isnan(logits[i]) ? std::string("NaN") : logits[i] > 0 ? std::string("+inf") : std::string("-inf")) +
+                                     " at token id " + std::to_string(i));
+  if (logits.empty()) throw_error<shape_error>("generation", what, "at least one logit", "none");
+}
+
 /// The next token. @p logits is modified (repetition penalty). @p history: prompt and generated
-/// tokens so far.
+/// tokens so far. Throws numeric_error when a logit is not finite (check_finite).
 inline token_id sample(std::span<float> logits, std::span<const token_id> history, const sampling_options& o, rng& r) {
+  check_finite(logits, "logits");
   apply_repetition_penalty(logits, history, o.repetition_penalty);
   if (o.greedy() || o.top_k == 1) {
     std::size_t best = 0;

@@ -7,6 +7,7 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/file.hpp>
 #include <eigenformer/io/json.hpp>
 #include <eigenformer/io/safetensors.hpp>
 
@@ -27,7 +28,7 @@ class checkpoint {
   /// @p dir holds model.safetensors, or model.safetensors.index.json and its shards.
   explicit checkpoint(const std::filesystem::path& dir) : dir_(dir) {
     const auto single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
-    if (std::filesystem::exists(index)) {
+    if (io::exists(index)) {
       const auto j = read_json(index);
       const auto wm = j.find("weight_map");
       if (wm == j.end() || !wm->is_object())
@@ -50,7 +51,7 @@ class checkpoint {
                                     "absent", index.string());
         where_[name] = it->second;
       }
-    } else if (std::filesystem::exists(single)) {
+    } else if (io::exists(single)) {
       files_.push_back(std::make_unique<safetensors_file>(single));
       for (const auto& t : files_[0]->info().tensors) where_[t.name] = 0;
     } else {
@@ -60,6 +61,13 @@ class checkpoint {
   }
 
   const std::filesystem::path& dir() const noexcept { return dir_; }
+  /// Bytes of all its safetensors files together (what any allocation sized by the weights is
+  /// bounded by).
+  std::uint64_t bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& f : files_) n += f->info().data_start + f->info().data_size;
+    return n;
+  }
   bool has(const std::string& name) const noexcept { return where_.count(name) != 0; }
   /// Every tensor name, sorted.
   std::vector<std::string> names() const {
@@ -99,6 +107,9 @@ class weight_binder {
     return b;
   }
   const std::string& prefix() const noexcept { return prefix_; }
+  /// The checkpoint's folder and total size in bytes (what config sizes are checked against).
+  const std::filesystem::path& checkpoint_dir() const noexcept { return state_->ckpt->dir(); }
+  std::uint64_t checkpoint_bytes() const noexcept { return state_->ckpt->bytes(); }
   /// True when the tensor exists (under the prefix).
   bool has(const std::string& name) const noexcept { return state_->ckpt->has(prefix_ + name); }
   /// Marks a tensor (under the prefix) as known but unused: a buffer such as position_ids, or
@@ -148,20 +159,70 @@ class weight_binder {
     });
     return out;
   }
-  /// A 2-D tensor as a row-major matrix.
+  /// A 2-D tensor as a row-major matrix (allocated once its shape is checked).
   matrix get_matrix(const std::string& name, index_t rows, index_t cols) {
-    matrix m(rows, cols);
+    matrix m;
     visit(name, {rows, cols}, [&](const float* p) {
+      m.resize(rows, cols);
       if (m.size()) std::memcpy(m.data(), p, std::size_t(m.size()) * sizeof(float));
     });
     return m;
   }
   vector get_vector(const std::string& name, index_t n) {
-    vector out(n);
+    vector out;
     visit(name, {n}, [&](const float* p) {
+      out.resize(n);
       if (n) std::memcpy(out.data(), p, std::size_t(n) * sizeof(float));
     });
     return out;
+  }
+
+  /// A tensor a model will ask for: @p name under the prefix (under none when @p top_level),
+  /// with @p shape; an optional one may be absent (a buffer, a head that some checkpoints
+  /// lack) and is then not reported.
+  struct expected_tensor {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    bool optional = false, top_level = false;
+  };
+  /// Checks, before a model allocates anything, the tensors it will bind: a present one of
+  /// another shape is a shape_error at once; every absent one is reported together with the
+  /// tensors of the checkpoint that are not on the list (format_error, as finish() does).
+  /// @p each is called as `each(add)` and calls `add(expected_tensor)` for every tensor; it
+  /// stops being asked once 1000 are missing (a config with a million layers is reported, not
+  /// built).
+  template <class Each>
+  void require(Each&& each) const {
+    std::vector<std::string> missing;
+    std::size_t missing_count = 0;
+    std::set<std::string> listed;
+    struct stop {};
+    try {
+      each([&](const expected_tensor& e) {
+        const std::string full = (e.top_level ? std::string() : prefix_) + e.name;
+        auto [t, file] = state_->ckpt->find(full);
+        if (!t) {
+          if (e.optional) return;
+          if (missing.size() < 100) missing.push_back(full + " " + shape_string(e.shape));
+          if (++missing_count >= 1000) throw stop{};
+          return;
+        }
+        listed.insert(full);
+        if (!e.shape.empty() && t->shape != e.shape)
+          throw_error<shape_error>("io.load", "tensor '" + full + "'", "shape " + shape_string(e.shape),
+                                   shape_string(t->shape), file->path());
+      });
+    } catch (const stop&) {
+    }
+    if (missing.empty()) return;
+    std::vector<std::string> unexpected;
+    for (const auto& n : state_->ckpt->names())
+      if (!listed.count(n)) unexpected.push_back(n);
+    throw_error<format_error>("io.load", "checkpoint tensors",
+                              "exactly the tensors of the model; missing: " +
+                                  list(missing, missing_count >= 1000 ? "1000 or more" : std::to_string(missing_count)),
+                              "unexpected: " + list(unexpected, std::to_string(unexpected.size())),
+                              state_->ckpt->dir().string());
   }
 
   /// Throws format_error listing the missing tensors (with the shapes expected) and the
@@ -171,18 +232,23 @@ class weight_binder {
     for (const auto& n : state_->ckpt->names())
       if (!state_->used.count(n)) unexpected.push_back(n);
     if (state_->missing.empty() && unexpected.empty()) return;
-    auto list = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (std::size_t i = 0; i < v.size() && i < 20; ++i) s += (i ? ", " : "") + v[i];
-      if (v.size() > 20) s += ", ... (" + std::to_string(v.size()) + " in all)";
-      return s.empty() ? std::string("none") : s;
-    };
     throw_error<format_error>("io.load", "checkpoint tensors",
-                              "exactly the tensors of the model; missing: " + list(state_->missing),
-                              "unexpected: " + list(unexpected), state_->ckpt->dir().string());
+                              "exactly the tensors of the model; missing: " +
+                                  list(state_->missing, std::to_string(state_->missing.size())),
+                              "unexpected: " + list(unexpected, std::to_string(unexpected.size())),
+                              state_->ckpt->dir().string());
   }
 
  private:
+  /// Names joined with ", " within a budget that fits an error message, then how many in all.
+  static std::string list(const std::vector<std::string>& v, const std::string& count) {
+    std::string s;
+    std::size_t i = 0;
+    for (; i < v.size() && s.size() + v[i].size() < 360; ++i) s += (i ? ", " : "") + v[i];
+    if (i < v.size()) s += (i ? ", ... (" : "... (") + count + " in all)";
+    return s.empty() ? std::string("none") : s;
+  }
+
   struct state {
     const checkpoint* ckpt;
     std::vector<std::string> missing;

@@ -15,6 +15,8 @@
 /// file, the tensor and what was expected.
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/io/file.hpp>
+#include <eigenformer/io/json.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -22,11 +24,12 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -112,10 +115,21 @@ inline header parse_header(std::span<const std::byte> bytes, const std::string& 
                               std::to_string(n), file);
   if (n > max_header_bytes)
     throw_error<format_error>(where, "header length", "at most 100000000", std::to_string(n), file);
-  const char* text = reinterpret_cast<const char*>(bytes.data() + 8);
-  nlohmann::json j = nlohmann::json::parse(text, text + n, nullptr, /*allow_exceptions=*/false);
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data() + 8), std::size_t(n));
+  std::string duplicate;
+  nlohmann::json j = detail::parse_json_strict(text, duplicate);
   if (j.is_discarded()) throw_error<format_error>(where, "header", "a JSON object", "text that is not JSON", file);
   if (!j.is_object()) throw_error<format_error>(where, "header", "a JSON object", std::string(j.type_name()), file);
+  if (!duplicate.empty())
+    throw_error<format_error>(where, "header key '" + duplicate + "'", "each tensor and field once", "twice", file);
+  // The format allows padding with spaces (0x20) after the JSON, nothing else.
+  const std::size_t end = text.find_last_not_of(' ');
+  if (end != std::string_view::npos && text[end] != '}') {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", unsigned(static_cast<unsigned char>(text[end])));
+    throw_error<format_error>(where, "header padding", "spaces (0x20) after the JSON",
+                              std::string("byte ") + hex + " at header offset " + std::to_string(end), file);
+  }
 
   header h;
   h.data_start = std::size_t(8 + n);
@@ -200,8 +214,9 @@ class mapped_file {
     if (fd < 0) throw_error<io_error>("io.file", "file", "a readable file", std::strerror(errno), path_);
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      const char* kind = S_ISREG(st.st_mode) ? std::strerror(errno) : detail::file_kind(st.st_mode);
       ::close(fd);
-      throw_error<io_error>("io.file", "file", "a regular file", "something else", path_);
+      throw_error<io_error>("io.file", "file", "a regular file", kind, path_);
     }
     size_ = std::size_t(st.st_size);
     if (size_ > 0) {
@@ -312,34 +327,56 @@ struct tensor_to_write {
   const float* data = nullptr;
 };
 
+/// Throws format_error unless @p metadata can be written in a header: keys and values valid
+/// UTF-8. Callers can check before the work whose result they will write.
+inline void check_metadata(const std::map<std::string, std::string>& metadata, const std::string& file) {
+  for (const auto& [k, v] : metadata) {
+    check_utf8(k, "metadata key", file);
+    check_utf8(v, "metadata value of '" + k + "'", file);
+  }
+}
+
 /// Writes F32 tensors as a safetensors file (header padded with spaces to 8 bytes, as the
-/// reference writer does). Throws io_error when the file cannot be written.
+/// reference writer does), through a temporary file in the same folder renamed over @p path
+/// (io::atomic_writer): a failed write leaves the previous file as it was. Throws format_error
+/// for names that cannot be written (a duplicate, invalid UTF-8, "__metadata__") and io_error
+/// when the file cannot be written.
 inline void write_safetensors(const std::filesystem::path& path, const std::vector<tensor_to_write>& tensors,
                               const std::map<std::string, std::string>& metadata = {}) {
+  const std::string file = path.string();
+  check_metadata(metadata, file);
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   if (!metadata.empty()) j["__metadata__"] = metadata;
+  std::set<std::string_view> names;
   std::size_t offset = 0;
   for (const auto& t : tensors) {
+    check_utf8(t.name, "tensor name", file);
+    if (t.name == "__metadata__" || !names.insert(t.name).second)
+      throw_error<format_error>("io.safetensors", "tensor '" + t.name + "'", "a name used once (not __metadata__)",
+                                "a duplicate", file);
     std::size_t n = 1;
-    for (auto d : t.shape) n *= std::size_t(d);
+    for (auto d : t.shape) {
+      if (d < 0) throw_error<shape_error>("io.safetensors", "tensor '" + t.name + "' shape", "non-negative sizes", shape_string(t.shape), file);
+      n *= std::size_t(d);
+    }
+    if (n && !t.data) throw_error<shape_error>("io.safetensors", "tensor '" + t.name + "' data", "a pointer to its values", "null", file);
     j[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + n * 4}}};
     offset += n * 4;
   }
   std::string text = j.dump();
   while ((text.size() + 8) % 8 != 0) text.push_back(' ');
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw_error<io_error>("io.safetensors", "output file", "a writable path", "cannot open", path.string());
+  atomic_writer out(path);
   std::uint64_t len = text.size();
   char lenbytes[8];
   for (int i = 0; i < 8; ++i) lenbytes[i] = char((len >> (8 * i)) & 0xffu);
   out.write(lenbytes, 8);
-  out.write(text.data(), std::streamsize(text.size()));
+  out.write(text);
   for (const auto& t : tensors) {
     std::size_t n = 1;
     for (auto d : t.shape) n *= std::size_t(d);
-    if (n) out.write(reinterpret_cast<const char*>(t.data), std::streamsize(n * 4));
+    if (n) out.write(t.data, n * 4);
   }
-  if (!out) throw_error<io_error>("io.safetensors", "output file", "all bytes written", "a write error", path.string());
+  out.commit();
 }
 
 }  // namespace eigenformer::io

@@ -5,6 +5,7 @@
 /// whatever folder they are given.
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/io/file.hpp>
 #include <eigenformer/tokenizers/bpe.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
 
@@ -19,8 +20,10 @@ class any_tokenizer {
  public:
   /// Throws io_error when the folder has neither kind of tokenizer file.
   static any_tokenizer from_folder(const std::filesystem::path& dir) {
-    if (std::filesystem::exists(dir / "vocab.txt")) return any_tokenizer(wordpiece_tokenizer::from_folder(dir));
-    if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt"))
+    // io::exists: a path that cannot be examined (a symlink loop) is an io_error naming it, and a
+    // vocab.txt that is a directory is reported as such by the reader, not as "[UNK] missing".
+    if (io::exists(dir / "vocab.txt")) return any_tokenizer(wordpiece_tokenizer::from_folder(dir));
+    if (io::exists(dir / "vocab.json") && io::exists(dir / "merges.txt"))
       return any_tokenizer(bpe_tokenizer::from_folder(dir));
     throw_error<io_error>("tokenizers.load", "tokenizer files", "vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)",
                           "neither", dir.string());

@@ -10,17 +10,16 @@
 /// `decode` maps ids back to bytes. Pieces are cached (bounded).
 
 #include <eigenformer/core/error.hpp>
-#include <eigenformer/io/json.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/file.hpp>
+#include <eigenformer/io/json.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -101,20 +100,30 @@ class bpe_tokenizer {
  public:
   /// Loads `vocab.json` (token → id) and `merges.txt` (one "left right" pair per line, an
   /// optional "#version" first line). Throws io_error / format_error naming the file and line.
-  bpe_tokenizer(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt) {
-    const auto vj = io::read_json(vocab_json);
+  bpe_tokenizer(const std::filesystem::path& vocab_json, const std::filesystem::path& merges_txt)
+      : bpe_tokenizer(io::read_json(vocab_json), io::read_file(merges_txt), vocab_json.string(), merges_txt.string()) {}
+
+  /// From the contents of the two files (already read; @p vocab_file and @p merges_file name
+  /// them in errors). Every merge must join two symbols of the vocabulary.
+  bpe_tokenizer(const nlohmann::json& vj, std::string_view merges, const std::string& vocab_file,
+                const std::string& merges_file) {
     if (!vj.is_object())
       throw_error<format_error>("tokenizers.bpe", "vocabulary", "a JSON object of token -> id", std::string(vj.type_name()),
-                                vocab_json.string());
+                                vocab_file);
+    // Ids are 0..N-1 (each once), so a table of N entries holds them: an id beyond it would size
+    // the table by a number in the file rather than by the file.
+    const std::int64_t n = std::int64_t(vj.size());
+    id_to_token_.resize(std::size_t(n));
     for (auto& [tok, id] : vj.items()) {
-      if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > std::numeric_limits<token_id>::max())
-        throw_error<format_error>("tokenizers.bpe", "id of token '" + tok + "'", "a non-negative integer", id.dump(),
-                                  vocab_json.string());
+      if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= n ||
+          (id.is_number_unsigned() && id.get<std::uint64_t>() >= std::uint64_t(n)))
+        throw_error<format_error>("tokenizers.bpe", "id of token '" + tok + "'",
+                                  "an integer in [0, " + std::to_string(n) + ") (ids are 0..N-1 for N tokens)", id.dump(),
+                                  vocab_file);
       const auto v = token_id(id.get<std::int64_t>());
-      if (std::size_t(v) >= id_to_token_.size()) id_to_token_.resize(std::size_t(v) + 1);
       if (!id_to_token_[std::size_t(v)].empty())
         throw_error<format_error>("tokenizers.bpe", "id " + std::to_string(v), "one token per id",
-                                  "'" + id_to_token_[std::size_t(v)] + "' and '" + tok + "'", vocab_json.string());
+                                  "'" + id_to_token_[std::size_t(v)] + "' and '" + tok + "'", vocab_file);
       id_to_token_[std::size_t(v)] = tok;
       vocab_.emplace(tok, v);
     }
@@ -126,25 +135,31 @@ class bpe_tokenizer {
       byte_decoder_.emplace(b2u[std::size_t(b)], static_cast<unsigned char>(b));
       if (!vocab_.count(sym))
         throw_error<format_error>("tokenizers.bpe", "vocabulary", "a token for every byte (byte-level BPE)",
-                                  "none for byte " + std::to_string(b), vocab_json.string());
+                                  "none for byte " + std::to_string(b), vocab_file);
     }
-    std::ifstream in(merges_txt, std::ios::binary);
-    if (!in) throw_error<io_error>("tokenizers.bpe", "merges", "a readable file", "cannot open", merges_txt.string());
-    std::string line;
-    std::size_t line_no = 0;
-    while (std::getline(in, line)) {
+    std::size_t line_no = 0, pos = 0;
+    while (pos < merges.size()) {
+      std::size_t eol = merges.find('\n', pos);
+      if (eol == std::string_view::npos) eol = merges.size();
+      std::string line(merges.substr(pos, eol - pos));
+      pos = eol + 1;
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line_no == 1 && line.rfind("#version", 0) == 0) continue;
       if (line.empty()) continue;
+      const std::string where_line = "merges line " + std::to_string(line_no);
       const auto sp = line.find(' ');
       if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size() || line.find(' ', sp + 1) != std::string::npos)
-        throw_error<format_error>("tokenizers.bpe", "merges line " + std::to_string(line_no), "two symbols separated by one space",
-                                  "'" + line + "'", merges_txt.string());
-      decode_utf8(line, "merges line " + std::to_string(line_no));
+        throw_error<format_error>("tokenizers.bpe", where_line, "two symbols separated by one space", "'" + line + "'",
+                                  merges_file);
+      decode_utf8(line, where_line, merges_file);
+      for (const std::string& sym : {line.substr(0, sp), line.substr(sp + 1)})
+        if (!vocab_.count(sym))
+          throw_error<format_error>("tokenizers.bpe", where_line, "two symbols of the vocabulary",
+                                    "'" + sym + "', which is not in " + vocab_file, merges_file);
       if (!ranks_.emplace(line, int(ranks_.size())).second)
-        throw_error<format_error>("tokenizers.bpe", "merges line " + std::to_string(line_no), "a merge not seen before",
-                                  "a duplicate of an earlier line ('" + line + "')", merges_txt.string());
+        throw_error<format_error>("tokenizers.bpe", where_line, "a merge not seen before",
+                                  "a duplicate of an earlier line ('" + line + "')", merges_file);
     }
   }
 
@@ -162,7 +177,7 @@ class bpe_tokenizer {
 
   /// Token ids of UTF-8 @p text. Throws format_error for invalid UTF-8.
   std::vector<token_id> encode(std::string_view text) {
-    const std::u32string s = decode_utf8(text);
+    const std::u32string s = decode_utf8(text, "input text");
     std::vector<token_id> ids;
     for (auto [a, b] : gpt2_pretokenize(s)) {
       const std::string piece = encode_utf8(s.substr(a, b - a));

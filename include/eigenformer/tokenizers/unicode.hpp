@@ -15,17 +15,17 @@
 
 namespace eigenformer::tokenizers {
 
-[[noreturn]] inline void utf8_error(const std::string& what, const char* why, std::size_t at) {
-  throw_error<format_error>("tokenizers.utf8", what, "valid UTF-8", std::string(why) + " at byte " + std::to_string(at));
+[[noreturn]] inline void utf8_error(const std::string& what, const char* why, std::size_t at, std::string_view file = {}) {
+  throw_error<format_error>("tokenizers.utf8", what, "valid UTF-8", std::string(why) + " at byte " + std::to_string(at), file);
 }
 
 /// Decodes UTF-8. Rejects (format_error, naming @p what and the byte offset) truncated and
 /// over-long sequences, surrogates and code points beyond U+10FFFF.
-inline std::u32string decode_utf8(std::string_view s, const std::string& what = "text") {
+inline std::u32string decode_utf8(std::string_view s, const std::string& what = "text", std::string_view file = {}) {
   std::u32string out;
   out.reserve(s.size());
   std::size_t i = 0;
-  auto fail = [&](const char* why) { utf8_error(what, why, i); };
+  auto fail = [&](const char* why) { utf8_error(what, why, i, file); };
   while (i < s.size()) {
     const auto b0 = static_cast<unsigned char>(s[i]);
     if (b0 < 0x80) {
@@ -45,7 +45,7 @@ inline std::u32string decode_utf8(std::string_view s, const std::string& what = 
       len = 4;
       cp = b0 & 0x07;
     } else {
-      utf8_error(what, "an invalid lead byte", i);
+      utf8_error(what, "an invalid lead byte", i, file);
     }
     if (i + std::size_t(len) > s.size()) fail("a truncated sequence");
     for (int k = 1; k < len; ++k) {

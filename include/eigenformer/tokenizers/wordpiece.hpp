@@ -9,11 +9,12 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/file.hpp>
 #include <eigenformer/io/json.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,27 +40,34 @@ class wordpiece_tokenizer {
  public:
   /// Loads `vocab.txt` (one token per line, id = line number). Throws io_error, or format_error
   /// naming the line of an empty or duplicate entry, or the special token missing.
-  explicit wordpiece_tokenizer(const std::filesystem::path& vocab_txt, wordpiece_options opt = {}) : opt_(std::move(opt)) {
-    std::ifstream in(vocab_txt, std::ios::binary);
-    if (!in) throw_error<io_error>("tokenizers.wordpiece", "vocabulary", "a readable vocab.txt", "cannot open", vocab_txt.string());
-    std::string line;
-    std::size_t line_no = 0;
-    while (std::getline(in, line)) {
+  explicit wordpiece_tokenizer(const std::filesystem::path& vocab_txt, wordpiece_options opt = {})
+      : wordpiece_tokenizer(io::read_file(vocab_txt), vocab_txt.string(), std::move(opt)) {}
+
+  /// From the content of a vocab.txt already read (@p file names it in errors).
+  wordpiece_tokenizer(std::string_view vocab, const std::string& file, wordpiece_options opt = {}) : opt_(std::move(opt)) {
+    std::size_t line_no = 0, pos = 0;
+    while (pos < vocab.size()) {
+      std::size_t eol = vocab.find('\n', pos);
+      if (eol == std::string_view::npos) eol = vocab.size();
+      std::string line(vocab.substr(pos, eol - pos));
+      pos = eol + 1;
       ++line_no;
+      if (line_no > std::size_t(std::numeric_limits<token_id>::max()))
+        throw_error<format_error>("tokenizers.wordpiece", "vocabulary", "at most 2147483647 tokens", "more", file);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty())
         throw_error<format_error>("tokenizers.wordpiece", "vocabulary line " + std::to_string(line_no), "a token", "an empty line",
-                                  vocab_txt.string());
-      decode_utf8(line, "vocabulary line " + std::to_string(line_no));
+                                  file);
+      decode_utf8(line, "vocabulary line " + std::to_string(line_no), file);
       auto [it, fresh] = vocab_.emplace(line, token_id(tokens_.size()));
       if (!fresh)
         throw_error<format_error>("tokenizers.wordpiece", "vocabulary line " + std::to_string(line_no), "a token not seen before",
-                                  "'" + line + "', already on line " + std::to_string(it->second + 1), vocab_txt.string());
+                                  "'" + line + "', already on line " + std::to_string(it->second + 1), file);
       tokens_.push_back(line);
     }
     for (const std::string* s : {&opt_.unk, &opt_.cls, &opt_.sep})
       if (!vocab_.count(*s))
-        throw_error<format_error>("tokenizers.wordpiece", "vocabulary", "the special token " + *s, "none", vocab_txt.string());
+        throw_error<format_error>("tokenizers.wordpiece", "vocabulary", "the special token " + *s, "none", file);
     unk_ = vocab_.at(opt_.unk);
     cls_ = vocab_.at(opt_.cls);
     sep_ = vocab_.at(opt_.sep);
@@ -70,7 +78,7 @@ class wordpiece_tokenizer {
   static wordpiece_tokenizer from_folder(const std::filesystem::path& dir) {
     wordpiece_options opt;
     const auto cfg = dir / "tokenizer_config.json";
-    if (std::filesystem::exists(cfg)) {
+    if (io::exists(cfg)) {
       const auto j = io::read_json(cfg);
       auto flag = [&](const char* name, bool& out) {
         auto it = j.find(name);
@@ -106,7 +114,7 @@ class wordpiece_tokenizer {
   /// The basic tokenizer's words of UTF-8 @p text. Throws format_error for invalid UTF-8.
   std::vector<std::u32string> basic_tokenize(std::string_view text) const {
     using namespace unicode;
-    const std::u32string s = decode_utf8(text);
+    const std::u32string s = decode_utf8(text, "input text");
     std::u32string clean;
     clean.reserve(s.size() + 8);
     for (char32_t c : s) {
