@@ -157,7 +157,17 @@ TEST_CASE("prefill then decode equals prefill of the whole sequence, for every d
 }
 
 TEST_CASE("decode of one long sequence splits its cache across threads and merges exactly", "[attention][decode]") {
+  // One (sequence, head) item with caches of 1500+ keys: at 2 workers the policy splits each
+  // step's keys in 2 ranges, merged by merge_decode_partials.
+  CHECK(ea::split_decode_chunks(1, 1501, 2) == 2);
+  CHECK(ea::split_decode_chunks(2, 1501, 2) == 1);  // as many items as workers: no split
+  CHECK(ea::split_decode_chunks(1, 1000, 2) == 1);  // a short cache: no split
+  if (!ef::has_threads()) {
+    WARN("EIGENFORMER-SKIPPED: built without OpenMP: one worker, the split-K path cannot run here");
+    return;
+  }
   ef::set_num_threads(2);
+  REQUIRE(ef::num_threads() == 2);
   ea::attention_config c{.d_model = 16, .num_heads = 1, .qkv_bias = false};
   check_prefill_then_decode("split-K decode", c, ea::causal_softmax_attention{}, {1500}, 3);
   ef::set_num_threads(1);

@@ -21,6 +21,7 @@
 #include <eigenformer/ops/norm.hpp>
 #include <eigenformer/ops/positional.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +37,14 @@ namespace eigenformer::attention {
 inline constexpr index_t split_decode_min_keys = 1024;
 /// ... and each chunk keeps at least this many keys, so a chunk's partial outweighs its merge.
 inline constexpr index_t split_decode_min_chunk = 512;
+
+/// How many key ranges one decode item's cache is split into (1: no split), for @p items
+/// (sequence, head) pairs, caches of up to @p longest keys and @p threads workers: only when
+/// there are fewer items than workers and the caches are long (Lean Attention).
+inline constexpr index_t split_decode_chunks(index_t items, index_t longest, int threads) noexcept {
+  if (items >= threads || longest < split_decode_min_keys) return 1;
+  return std::min<index_t>((threads + items - 1) / items, longest / split_decode_min_chunk);
+}
 
 /// Multi-head attention with attention variant @p Variant (score_attention<...>,
 /// linear_attention<...>, linformer_attention, ...).
@@ -475,9 +484,9 @@ class multi_head_attention {
     // caches are long (Lean Attention): partial (max, sum, acc) per chunk, merged exactly.
     bool split = false;
     if constexpr (split_decodable_variant<Variant>) {
-      if (items < num_threads() && longest >= split_decode_min_keys) {
-        run_split_decode(as_const(q), attn, cache,
-                         std::min<index_t>((num_threads() + items - 1) / items, longest / split_decode_min_chunk));
+      const index_t chunks = split_decode_chunks(items, longest, num_threads());
+      if (chunks > 1) {
+        run_split_decode(as_const(q), attn, cache, chunks);
         split = true;
       }
     }
