@@ -184,6 +184,59 @@ TEST_CASE("checkpoint folders and the weight binder: missing, unexpected, wrong 
   CHECK_THROWS_AS(io::checkpoint(sharded.path), ef::io_error);
 }
 
+TEST_CASE("weight binder scopes: sub() nests prefixes, optional tensors, full names in reports", "[io][errors]") {
+  temp_dir dir;
+  const std::vector<float> w(6, 1.0f), v(3, 2.0f);
+  io::write_safetensors(dir.path / "model.safetensors", {{"m.h.3.attn.w", {2, 3}, w.data()},
+                                                         {"m.h.3.attn.b", {3}, v.data()},
+                                                         {"m.h.3.ln.g", {3}, v.data()},
+                                                         {"m.h.3.extra", {3}, v.data()},
+                                                         {"head.w", {3}, v.data()}});
+  io::checkpoint ck(dir.path);
+  io::weight_binder root(ck, "m.");
+  io::weight_binder layer = root.sub("h").sub(3);
+  CHECK(layer.prefix() == "m.h.3.");
+  CHECK(layer.scope_name() == "m.h.3");
+  io::weight_binder attn = layer.sub("attn");
+  CHECK(attn.prefix() == "m.h.3.attn.");
+  CHECK(attn.has("w"));
+  CHECK(!root.has("w"));
+  CHECK(attn.get_matrix("w", 2, 3)(1, 2) == 1.0f);
+  // Optional tensors: present ones are shape-checked and used, absent ones are not missing.
+  const auto b = attn.get_optional_vector("b", 3);
+  REQUIRE(b.has_value());
+  CHECK((*b)(0) == 2.0f);
+  CHECK(!attn.get_optional_vector("absent", 3).has_value());
+  CHECK(!attn.get_optional_matrix("absent", 2, 2).has_value());
+  io::weight_binder ln = layer.sub("ln");
+  CHECK_THROWS_WITH(ln.get_optional_matrix("g", 3, 1), Contains("tensor 'm.h.3.ln.g': expected shape [3, 1], got [3]"));
+  CHECK_THROWS_WITH(ln.get_optional_vector("g", 4), Contains("tensor 'm.h.3.ln.g': expected shape [4], got [3]"));
+  // A binder outside the prefix (scoped) shares the record too.
+  io::weight_binder head = root.scoped("").sub("head");
+  CHECK(head.prefix() == "head.");
+  CHECK(head.get_vector("w", 3)(2) == 2.0f);
+  // Missing and unexpected tensors are reported by their full names, whichever scope asked.
+  CHECK(layer.sub("mlp").sub("up").get_vector("bias", 2).isZero());
+  // (m.h.3.ln.g was found, so it counts as used although its shape was refused.)
+  CHECK_THROWS_WITH(root.finish(), Contains("missing: m.h.3.mlp.up.bias [2], got unexpected: m.h.3.extra ("));
+  layer.sub("absent").ignore_optional("x");
+  layer.ignore_optional("extra");
+  CHECK_THROWS_WITH(attn.finish(), Contains("missing: m.h.3.mlp.up.bias [2], got unexpected: none"));
+  // require() with scoped entries: names resolve through the scopes and are reported in full.
+  CHECK(layer.sub("attn").expect("w", {2, 3}).name == "m.h.3.attn.w");
+  const auto listed = [&](auto&& add) {
+    add(layer.sub("attn").expect("w", {2, 3}));
+    add(layer.sub("attn").expect("b", {3}));
+    add(layer.sub("attn").expect("q", {3}));
+    add(layer.sub("attn").expect("maybe", {3}, true));
+  };
+  CHECK_THROWS_WITH(root.require(listed), Contains("missing: m.h.3.attn.q [3], got unexpected: head.w, m.h.3.extra, "
+                                                   "m.h.3.ln.g (") &&
+                                              !Contains("maybe"));
+  const auto wrong_shape = [&](auto&& add) { add(layer.sub("attn").expect("w", {3, 2})); };
+  CHECK_THROWS_WITH(root.require(wrong_shape), Contains("tensor 'm.h.3.attn.w': expected shape [3, 2], got [2, 3]"));
+}
+
 TEST_CASE("config.json: required fields, types, ranges and unsupported options are named", "[io][errors]") {
   const std::string f = "config.json";
   auto parse_cfg = [&](const std::string& text) { return io::parse_config(nlohmann::json::parse(text), f); };

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -89,6 +90,15 @@ class checkpoint {
   std::map<std::string, std::size_t> where_;
 };
 
+/// A tensor a model will ask for: @p name under the binder's prefix (under none when
+/// @p top_level), with @p shape; an optional one may be absent (a buffer, a head that some
+/// checkpoints lack) and is then not reported.
+struct expected_tensor_entry {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  bool optional = false, top_level = false;
+};
+
 /// Hands out the weights of a checkpoint by name, converted to float, with shape and dtype
 /// checked (shape_error / format_error at once). A missing tensor is recorded and zeros are
 /// returned, so that `finish()` can report every missing name at once, together with the
@@ -106,7 +116,22 @@ class weight_binder {
     b.prefix_ = std::move(prefix);
     return b;
   }
+  /// A binder over the same checkpoint and the same record of used and missing tensors whose
+  /// prefix is this one's + @p name + "." (`w.sub("h").sub(3).sub("attn")` binds "h.3.attn.*").
+  weight_binder sub(const std::string& name) const { return scoped(prefix_ + name + "."); }
+  /// The scope of layer @p i: this prefix + "i.".
+  weight_binder sub(index_t i) const { return sub(std::to_string(i)); }
   const std::string& prefix() const noexcept { return prefix_; }
+  /// The prefix without its trailing '.' ("h.3.attn" for "h.3.attn."): the name of the part
+  /// the scope holds, for messages.
+  std::string scope_name() const {
+    return !prefix_.empty() && prefix_.back() == '.' ? prefix_.substr(0, prefix_.size() - 1) : prefix_;
+  }
+  /// Tensor @p name under this prefix, as an entry of require()'s list (named in full, so that a
+  /// scoped binder describes the same names it binds).
+  expected_tensor_entry expect(const std::string& name, std::vector<std::int64_t> shape, bool optional = false) const {
+    return {prefix_ + name, std::move(shape), optional, true};
+  }
   /// The checkpoint's folder and total size in bytes (what config sizes are checked against).
   const std::filesystem::path& checkpoint_dir() const noexcept { return state_->ckpt->dir(); }
   std::uint64_t checkpoint_bytes() const noexcept { return state_->ckpt->bytes(); }
@@ -176,15 +201,26 @@ class weight_binder {
     });
     return out;
   }
+  /// Tensor @p name [n] when the checkpoint has it (shape checked as get_vector does), else
+  /// nullopt, with nothing recorded missing.
+  std::optional<vector> get_optional_vector(const std::string& name, index_t n) {
+    if (!has(name)) return std::nullopt;
+    return get_vector(name, n);
+  }
+  /// Tensor @p name [rows, cols] when the checkpoint has it (shape checked), else nullopt, with
+  /// nothing recorded missing.
+  std::optional<matrix> get_optional_matrix(const std::string& name, index_t rows, index_t cols) {
+    if (!has(name)) return std::nullopt;
+    return get_matrix(name, rows, cols);
+  }
+  /// Marks tensor @p name as known but unused when the checkpoint has it (a buffer some
+  /// checkpoints store, such as GPT-2's attn.bias mask).
+  void ignore_optional(const std::string& name) {
+    if (has(name)) ignore(name);
+  }
 
-  /// A tensor a model will ask for: @p name under the prefix (under none when @p top_level),
-  /// with @p shape; an optional one may be absent (a buffer, a head that some checkpoints
-  /// lack) and is then not reported.
-  struct expected_tensor {
-    std::string name;
-    std::vector<std::int64_t> shape;
-    bool optional = false, top_level = false;
-  };
+  /// A tensor a model will ask for (see expected_tensor_entry).
+  using expected_tensor = expected_tensor_entry;
   /// Checks, before a model allocates anything, the tensors it will bind: a present one of
   /// another shape is a shape_error at once; every absent one is reported together with the
   /// tensors of the checkpoint that are not on the list (format_error, as finish() does).

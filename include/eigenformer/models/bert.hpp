@@ -14,6 +14,7 @@
 #include <eigenformer/attention/score.hpp>
 #include <eigenformer/blocks/encoder_block.hpp>
 #include <eigenformer/ffn/ffn.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/io/checkpoint.hpp>
 #include <eigenformer/io/hf_config.hpp>
 #include <eigenformer/models/encoder.hpp>
@@ -28,46 +29,91 @@
 
 namespace eigenformer::models {
 
+/// The block BERT stacks: post-norm, bidirectional attention (@p Attention), GELU (erf) MLP.
+template <class Attention>
+using bert_block = blocks::encoder_block<Attention, ffn::dense_ffn<ops::gelu_erf>, ops::layer_norm, blocks::post_norm>;
+
 template <class Attention = attention::softmax_attention>
 class bert {
  public:
+  using block_type = bert_block<Attention>;
   using ffn_type = ffn::dense_ffn<ops::gelu_erf>;
-  using block_type = blocks::encoder_block<Attention, ffn_type, ops::layer_norm, blocks::post_norm>;
   using config_type = io::bert_config;
 
-  /// Binds the weights of @p c's layout from @p w (prefix already chosen). Throws on shape or
-  /// dtype mismatch; missing tensors are reported by the binder's finish().
+  /// Binds the weights of @p c's layout from @p w (prefix already chosen): the encoder's
+  /// blocks, the embeddings, the pooler when present, and the MLM head (outside the prefix,
+  /// under "cls.") when present. Throws on shape or dtype mismatch; missing tensors are
+  /// reported by the binder's finish().
   bert(const io::bert_config& c, io::weight_binder& w, Attention variant = {})
-      : cfg_(c), encoder_(load_layers(c, w, variant)) {
+      : cfg_(c), encoder_(load_layers(c, w.sub("encoder").sub("layer"), variant)) {
     const index_t d = c.hidden_size;
-    word_ = hf::embedding(w, "embeddings.word_embeddings.weight", c.vocab_size, d);
-    position_ = hf::embedding(w, "embeddings.position_embeddings.weight", c.max_position_embeddings, d);
-    token_type_ = hf::embedding(w, "embeddings.token_type_embeddings.weight", c.type_vocab_size, d);
-    emb_norm_ = hf::layer_norm(w, "embeddings.LayerNorm", d, c.layer_norm_eps);
-    if (w.has("embeddings.position_ids")) w.ignore("embeddings.position_ids");
-    if (w.has("pooler.dense.weight")) pooler_ = hf::linear(w, "pooler.dense", d, d, true);
+    const double eps = c.layer_norm_eps;
+    io::weight_binder emb = w.sub("embeddings");
+    word_ = hf::embedding(emb.sub("word_embeddings"), c.vocab_size, d);
+    position_ = hf::embedding(emb.sub("position_embeddings"), c.max_position_embeddings, d);
+    token_type_ = hf::embedding(emb.sub("token_type_embeddings"), c.type_vocab_size, d);
+    emb_norm_ = hf::layer_norm(emb.sub("LayerNorm"), d, eps);
+    emb.ignore_optional("position_ids");
+    io::weight_binder pooler = w.sub("pooler").sub("dense");
+    if (pooler.has("weight")) pooler_ = hf::linear(pooler, d, d, true);
     // The MLM head lives outside the "bert." prefix. The next-sentence head of pre-training
     // checkpoints (cls.seq_relationship) is not part of either model.
-    io::weight_binder top = w.scoped("");
-    for (const char* nsp : {"cls.seq_relationship.weight", "cls.seq_relationship.bias"})
-      if (top.has(nsp)) top.ignore(nsp);
-    if (top.has("cls.predictions.transform.dense.weight")) {
-      mlm_transform_ = hf::linear(top, "cls.predictions.transform.dense", d, d, true);
-      mlm_norm_ = hf::layer_norm(top, "cls.predictions.transform.LayerNorm", d, c.layer_norm_eps);
+    const io::weight_binder cls = w.scoped("").sub("cls");
+    io::weight_binder nsp = cls.sub("seq_relationship"), mlm = cls.sub("predictions");
+    nsp.ignore_optional("weight");
+    nsp.ignore_optional("bias");
+    const io::weight_binder transform = mlm.sub("transform");
+    if (transform.sub("dense").has("weight")) {
+      mlm_transform_ = hf::linear(transform.sub("dense"), d, d, true);
+      mlm_norm_ = hf::layer_norm(transform.sub("LayerNorm"), d, eps);
       // The decoder bias is stored as cls.predictions.bias, cls.predictions.decoder.bias, or both
       // (the same tensor); the decoder weight is usually tied to the word embeddings.
-      const bool bias_here = top.has("cls.predictions.bias");
-      vector bias = top.get_vector(bias_here ? "cls.predictions.bias" : "cls.predictions.decoder.bias", c.vocab_size);
-      if (bias_here && top.has("cls.predictions.decoder.bias")) top.ignore("cls.predictions.decoder.bias");
-      if (top.has("cls.predictions.decoder.weight")) {
-        top.visit("cls.predictions.decoder.weight", {c.vocab_size, d}, [&](const float* p) {
-          mlm_decoder_ = ops::linear::from_out_in(p, c.vocab_size, d, d, std::move(bias), "cls.predictions.decoder");
-        });
+      io::weight_binder decoder = mlm.sub("decoder");
+      const bool bias_here = mlm.has("bias");
+      vector bias = (bias_here ? mlm : decoder).get_vector("bias", c.vocab_size);
+      if (bias_here) decoder.ignore_optional("bias");
+      if (const auto weight = decoder.get_optional_matrix("weight", c.vocab_size, d)) {
+        mlm_decoder_ = ops::linear::from_out_in(weight->data(), c.vocab_size, d, d, std::move(bias), decoder.scope_name());
       } else {
         mlm_decoder_ = ops::linear::from_out_in(word_.table.data(), c.vocab_size, d, d, std::move(bias),
-                                                "cls.predictions.decoder (tied)");
+                                                decoder.scope_name() + " (tied)");
       }
     }
+  }
+
+  /// Checks @p c against the checkpoint before anything is allocated (hf::load_folder calls
+  /// it): every tensor the constructor binds, by the same scopes and part loaders' twins
+  /// (io::weight_binder::require).
+  static void check_checkpoint(const io::bert_config& c, const io::weight_binder& w) {
+    const index_t d = c.hidden_size, ff = c.intermediate_size, v = c.vocab_size;
+    w.require([&](auto&& add) {
+      const io::weight_binder emb = w.sub("embeddings");
+      hf::expect_embedding(add, emb.sub("word_embeddings"), v, d);
+      hf::expect_embedding(add, emb.sub("position_embeddings"), c.max_position_embeddings, d);
+      hf::expect_embedding(add, emb.sub("token_type_embeddings"), c.type_vocab_size, d);
+      hf::expect_layer_norm(add, emb.sub("LayerNorm"), d);
+      add(emb.expect("position_ids", {}, true));
+      const io::weight_binder pooler = w.sub("pooler").sub("dense");
+      hf::expect_linear(add, pooler, d, d, true, !pooler.has("weight"));
+      const io::weight_binder cls = w.scoped("").sub("cls");
+      const io::weight_binder nsp = cls.sub("seq_relationship"), mlm = cls.sub("predictions");
+      add(nsp.expect("weight", {}, true));
+      add(nsp.expect("bias", {}, true));
+      const io::weight_binder transform = mlm.sub("transform"), decoder = mlm.sub("decoder");
+      const bool has_mlm = transform.sub("dense").has("weight"), bias_here = mlm.has("bias");
+      hf::expect_linear(add, transform.sub("dense"), d, d, true, !has_mlm);
+      hf::expect_layer_norm(add, transform.sub("LayerNorm"), d, !has_mlm);
+      add(mlm.expect("bias", {v}, !has_mlm || !bias_here));
+      add(decoder.expect("bias", {v}, !has_mlm || bias_here));
+      add(decoder.expect("weight", {v, d}, true));
+      for (index_t i = 0; i < c.num_hidden_layers; ++i) {
+        const io::weight_binder layer = w.sub("encoder").sub("layer").sub(i);
+        hf::expect_attention_projections(add, projection_scopes(layer.sub("attention")), d, d, d, true);
+        hf::expect_mlp(add, layer.sub("intermediate").sub("dense"), layer.sub("output").sub("dense"), d, ff, true);
+        hf::expect_layer_norm(add, layer.sub("attention").sub("output").sub("LayerNorm"), d);
+        hf::expect_layer_norm(add, layer.sub("output").sub("LayerNorm"), d);
+      }
+    });
   }
 
   /// Loads a checkpoint folder (config.json + safetensors). Throws io_error, format_error,
@@ -88,7 +134,7 @@ class bert {
   void forward(std::span<const token_id> ids, offsets_view offsets, std::span<const token_id> token_types,
                matrix_view hidden) {
     const char* where = "models.bert";
-    hf::check_tokens(where, ids, offsets, word_.vocab(), cfg_.max_position_embeddings);
+    ops::check_tokens(where, ids, offsets, word_.vocab(), cfg_.max_position_embeddings);
     if (!token_types.empty()) {
       if (token_types.size() != ids.size())
         throw_error<shape_error>(where, "token type ids", format_shape({index_t(ids.size())}),
@@ -96,7 +142,7 @@ class bert {
       token_type_.check_ids(token_types, "token type id");
     }
     const index_t t = index_t(ids.size()), d = d_model();
-    hf::check_output(where, "hidden", hidden, t, d);
+    check_shape(where, "hidden", hidden, t, d);
     word_.lookup(ids, hidden);
     for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
       for (index_t r = offsets[s]; r < offsets[s + 1]; ++r) hidden.row(r) += position_.table.row(r - offsets[s]);
@@ -110,7 +156,7 @@ class bert {
   void pool(const_matrix_view hidden, offsets_view offsets, matrix_view pooled) const {
     if (!pooler_) throw_error<config_error>("models.bert", "pooler", "pooler.dense weights", "none in the checkpoint");
     const index_t n = sequence_count(offsets), d = d_model();
-    hf::check_output("models.bert", "pooled", pooled, n, d);
+    check_shape("models.bert", "pooled", pooled, n, d);
     matrix cls(n, d);
     for (index_t s = 0; s < n; ++s) cls.row(s) = hidden.row(offsets[std::size_t(s)]);
     pooler_->forward(view(std::as_const(cls)), pooled);
@@ -122,7 +168,7 @@ class bert {
   void mlm_logits(const_matrix_view hidden, matrix_view logits) {
     if (!mlm_decoder_)
       throw_error<config_error>("models.bert", "MLM head", "cls.predictions weights", "none in the checkpoint");
-    hf::check_output("models.bert", "logits", logits, hidden.rows(), vocab_size());
+    check_shape("models.bert", "logits", logits, hidden.rows(), vocab_size());
     matrix_view h = mlm_buf_.get(hidden.rows(), d_model());
     mlm_transform_.template forward<ops::gelu_erf>(hidden, h);
     mlm_norm_.forward(as_const(h), h);
@@ -130,28 +176,28 @@ class bert {
   }
 
  private:
-  static encoder<block_type, ops::layer_norm> load_layers(const io::bert_config& c, io::weight_binder& w,
+  /// The projections of attention scope @p attn ("encoder.layer.i.attention").
+  static hf::attention_scopes projection_scopes(const io::weight_binder& attn) {
+    const io::weight_binder self = attn.sub("self");
+    return {self.sub("query"), self.sub("key"), self.sub("value"), attn.sub("output").sub("dense")};
+  }
+
+  /// Blocks "encoder.layer.0." ... (@p layers is the scope "encoder.layer").
+  static encoder<block_type, ops::layer_norm> load_layers(const io::bert_config& c, const io::weight_binder& layers,
                                                           const Attention& variant) {
     const index_t d = c.hidden_size, ff = c.intermediate_size;
+    const double eps = c.layer_norm_eps;
     attention::attention_config ac{.d_model = d, .num_heads = c.num_attention_heads, .max_positions = c.max_position_embeddings};
-    std::vector<block_type> layers;
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-      const std::string p = "encoder.layer." + std::to_string(i) + ".";
-      attention::attention_weights aw;
-      aw.wq = hf::linear_in_out(w, p + "attention.self.query.weight", d, d);
-      aw.bq = w.get_vector(p + "attention.self.query.bias", d);
-      aw.wk = hf::linear_in_out(w, p + "attention.self.key.weight", d, d);
-      aw.bk = w.get_vector(p + "attention.self.key.bias", d);
-      aw.wv = hf::linear_in_out(w, p + "attention.self.value.weight", d, d);
-      aw.bv = w.get_vector(p + "attention.self.value.bias", d);
-      aw.wo = hf::linear_in_out(w, p + "attention.output.dense.weight", d, d);
-      aw.bo = w.get_vector(p + "attention.output.dense.bias", d);
-      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(aw), variant),
-                          ffn_type(hf::linear(w, p + "intermediate.dense", ff, d, true), hf::linear(w, p + "output.dense", d, ff, true)),
-                          hf::layer_norm(w, p + "attention.output.LayerNorm", d, c.layer_norm_eps),
-                          hf::layer_norm(w, p + "output.LayerNorm", d, c.layer_norm_eps));
+    std::vector<block_type> stack;
+    for (index_t i = 0; i < c.num_hidden_layers; ++i) {
+      auto layer = layers.sub(i);
+      auto attn = hf::attention_projections(projection_scopes(layer.sub("attention")), d, d, d, true);
+      auto mlp = hf::mlp<ops::gelu_erf>(layer.sub("intermediate").sub("dense"), layer.sub("output").sub("dense"), d, ff, true);
+      ops::layer_norm attention_norm = hf::layer_norm(layer.sub("attention").sub("output").sub("LayerNorm"), d, eps);
+      stack.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(attn), variant), std::move(mlp),
+                          std::move(attention_norm), hf::layer_norm(layer.sub("output").sub("LayerNorm"), d, eps));
     }
-    return encoder<block_type, ops::layer_norm>(std::move(layers));
+    return encoder<block_type, ops::layer_norm>(std::move(stack));
   }
 
   io::bert_config cfg_;

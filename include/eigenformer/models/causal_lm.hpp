@@ -5,9 +5,9 @@
 ///     ids [tokens] -> hidden [tokens, d] -> logits [tokens, vocab]
 
 #include <eigenformer/core/error.hpp>
+#include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/models/decoder.hpp>
-#include <eigenformer/models/hf_common.hpp>
 #include <eigenformer/ops/embedding.hpp>
 #include <eigenformer/ops/linear.hpp>
 
@@ -54,7 +54,7 @@ class causal_lm {
   /// One new token per sequence: ids [batch], hidden [batch, d].
   void step(std::span<const token_id> ids, matrix_view hidden, cache_type& cache) {
     ops::check_token_ids(ids, vocab_size(), "token id");
-    hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
+    check_shape(where_, "hidden", hidden, index_t(ids.size()), d_model());
     if (stack_type::cache_batch(cache) != index_t(ids.size()))
       throw_error<shape_error>(where_, "tokens of the step", "one per cached sequence",
                                std::to_string(ids.size()));
@@ -74,15 +74,15 @@ class causal_lm {
   void reorder_cache(cache_type& cache, std::span<const index_t> src) const { stack_type::reorder_cache(cache, src); }
   /// logits = hidden · W_headᵀ: [rows, vocab].
   void logits(const_matrix_view hidden, matrix_view out) const {
-    hf::check_output(where_, "logits", out, hidden.rows(), vocab_size());
+    check_shape(where_, "logits", out, hidden.rows(), vocab_size());
     head_.forward(hidden, out);
   }
   void logits(const matrix_view& hidden, matrix_view out) const { logits(as_const(hidden), out); }
 
  private:
   void embed_prompts(std::span<const token_id> ids, offsets_view offsets, matrix_view hidden) {
-    hf::check_tokens(where_, ids, offsets, vocab_size(), max_positions_);
-    hf::check_output(where_, "hidden", hidden, index_t(ids.size()), d_model());
+    ops::check_tokens(where_, ids, offsets, vocab_size(), max_positions_);
+    check_shape(where_, "hidden", hidden, index_t(ids.size()), d_model());
     lookup(ids, hidden);
     if (positions_)
       for (std::size_t s = 0; s + 1 < offsets.size(); ++s)

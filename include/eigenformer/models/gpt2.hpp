@@ -22,18 +22,21 @@
 
 namespace eigenformer::models {
 
+/// The block GPT-2 stacks: pre-norm, causal attention (@p Attention), GELU (tanh) MLP, LayerNorms.
+template <class Attention>
+using gpt2_block = blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::dense_ffn<ops::gelu_tanh>,
+                                         ops::layer_norm, blocks::pre_norm>;
+
 template <class Attention = attention::causal_softmax_attention>
-class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::dense_ffn<ops::gelu_tanh>,
-                                                    ops::layer_norm, blocks::pre_norm>,
-                              ops::layer_norm> {
+class gpt2 : public causal_lm<gpt2_block<Attention>, ops::layer_norm> {
  public:
+  using block_type = gpt2_block<Attention>;
   using ffn_type = ffn::dense_ffn<ops::gelu_tanh>;
-  using block_type = blocks::decoder_block<Attention, blocks::no_cross_attention, ffn_type, ops::layer_norm, blocks::pre_norm>;
   using base = causal_lm<block_type, ops::layer_norm>;
   using config_type = io::gpt2_config;
 
   gpt2(const io::gpt2_config& c, io::weight_binder& w, Attention variant = {})
-      : gpt2(c, w, hf::lm_head_binding::load("models.gpt2", w, c.tie_word_embeddings, "wte", c.vocab_size, c.n_embd),
+      : gpt2(c, w, hf::lm_head_binding::load("models.gpt2", w.sub("wte"), c.tie_word_embeddings, c.vocab_size, c.n_embd),
              std::move(variant)) {}
 
   /// Loads a GPT-2 checkpoint folder (weights under "transformer." or at the top level).
@@ -42,39 +45,48 @@ class gpt2 : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_
   }
   const io::gpt2_config& config() const noexcept { return cfg_; }
 
+  /// Checks @p c against the checkpoint before anything is allocated (hf::load_folder calls
+  /// it): every tensor the constructor binds, by the same scopes and part loaders' twins
+  /// (io::weight_binder::require).
+  static void check_checkpoint(const io::gpt2_config& c, const io::weight_binder& w) {
+    const index_t d = c.n_embd, ff = c.n_inner;
+    w.require([&](auto&& add) {
+      hf::lm_head_binding::expect(add, w.sub("wte"), c.vocab_size, d);
+      hf::expect_embedding(add, w.sub("wpe"), c.n_positions, d);
+      for (index_t i = 0; i < c.n_layer; ++i) {
+        const io::weight_binder layer = w.sub("h").sub(i);
+        hf::expect_fused_attention(add, layer.sub("attn"), d);
+        hf::expect_conv1d(add, layer.sub("mlp").sub("c_fc"), d, ff);
+        hf::expect_conv1d(add, layer.sub("mlp").sub("c_proj"), ff, d);
+        hf::expect_layer_norm(add, layer.sub("ln_1"), d);
+        hf::expect_layer_norm(add, layer.sub("ln_2"), d);
+      }
+      hf::expect_layer_norm(add, w.sub("ln_f"), d);
+    });
+  }
+
  private:
   gpt2(const io::gpt2_config& c, io::weight_binder& w, hf::lm_head_binding lm, Attention variant)
-      : base("models.gpt2", std::move(lm.tokens), hf::embedding(w, "wpe.weight", c.n_positions, c.n_embd),
+      : base("models.gpt2", std::move(lm.tokens), hf::embedding(w.sub("wpe"), c.n_positions, c.n_embd),
              load_stack(c, w, variant), std::move(lm.head), c.n_positions),
         cfg_(c) {}
 
+  /// Blocks "h.0." ... "h.{n_layer-1}.", then the final norm "ln_f".
   static typename base::stack_type load_stack(const io::gpt2_config& c, io::weight_binder& w, const Attention& variant) {
     const index_t d = c.n_embd, ff = c.n_inner;
+    const double eps = c.layer_norm_epsilon;
     attention::attention_config ac{.d_model = d, .num_heads = c.n_head, .max_positions = c.n_positions};
     std::vector<block_type> layers;
-    for (std::int64_t i = 0; i < c.n_layer; ++i) {
-      const std::string p = "h." + std::to_string(i) + ".";
-      const matrix qkv = w.get_matrix(p + "attn.c_attn.weight", d, 3 * d);  // Conv1D: [in, out]
-      const vector qkv_b = w.get_vector(p + "attn.c_attn.bias", 3 * d);
-      attention::attention_weights aw;
-      aw.wq = qkv.leftCols(d);
-      aw.wk = qkv.middleCols(d, d);
-      aw.wv = qkv.rightCols(d);
-      aw.bq = qkv_b.head(d);
-      aw.bk = qkv_b.segment(d, d);
-      aw.bv = qkv_b.tail(d);
-      aw.wo = w.get_matrix(p + "attn.c_proj.weight", d, d);
-      aw.bo = w.get_vector(p + "attn.c_proj.bias", d);
-      // Old checkpoints store the causal mask buffers; they are not weights.
-      if (w.has(p + "attn.bias")) w.ignore(p + "attn.bias");
-      if (w.has(p + "attn.masked_bias")) w.ignore(p + "attn.masked_bias");
-      ffn_type mlp(ops::linear(w.get_matrix(p + "mlp.c_fc.weight", d, ff), w.get_vector(p + "mlp.c_fc.bias", ff), p + "mlp.c_fc"),
-                   ops::linear(w.get_matrix(p + "mlp.c_proj.weight", ff, d), w.get_vector(p + "mlp.c_proj.bias", d), p + "mlp.c_proj"));
-      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(aw), variant), std::move(mlp),
-                          hf::layer_norm(w, p + "ln_1", d, c.layer_norm_epsilon),
-                          hf::layer_norm(w, p + "ln_2", d, c.layer_norm_epsilon));
+    for (index_t i = 0; i < c.n_layer; ++i) {
+      auto layer = w.sub("h").sub(i);
+      auto attn = hf::fused_attention(layer.sub("attn"), d);
+      ops::linear up = hf::conv1d(layer.sub("mlp").sub("c_fc"), d, ff);
+      ffn_type mlp(std::move(up), hf::conv1d(layer.sub("mlp").sub("c_proj"), ff, d));
+      ops::layer_norm ln_1 = hf::layer_norm(layer.sub("ln_1"), d, eps);
+      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(attn), variant), std::move(mlp),
+                          std::move(ln_1), hf::layer_norm(layer.sub("ln_2"), d, eps));
     }
-    return typename base::stack_type(std::move(layers), hf::layer_norm(w, "ln_f", d, c.layer_norm_epsilon));
+    return typename base::stack_type(std::move(layers), hf::layer_norm(w.sub("ln_f"), d, eps));
   }
   io::gpt2_config cfg_;
 };

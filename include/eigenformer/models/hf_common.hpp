@@ -1,11 +1,13 @@
 #pragma once
 /// @file
 /// What the Hugging Face presets share: binding PyTorch-layout weights (nn.Linear [out, in],
-/// LayerNorm gain/bias) into eigenformer's layers, the prefix probe, and checks of token inputs.
+/// LayerNorm gain/bias) into eigenformer's layers part by part from scoped binders, the
+/// prefix probe, folder loading and the LM head binding.
 
 #include <eigenformer/attention/multi_head.hpp>
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/ffn/ffn.hpp>
 #include <eigenformer/io/checkpoint.hpp>
 #include <eigenformer/io/hf_config.hpp>
 #include <eigenformer/ops/embedding.hpp>
@@ -15,36 +17,155 @@
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
-#include <span>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace eigenformer::models::hf {
 
-/// nn.Linear `name.weight` [out, in] (+ `name.bias` [out]).
-inline ops::linear linear(io::weight_binder& w, const std::string& name, index_t out, index_t in, bool bias) {
-  vector b = bias ? w.get_vector(name + ".bias", out) : vector();
+// Part loaders: each binds one part from the scope that holds it (`w.sub("h").sub(i).sub("ln_1")`),
+// by the tensor names PyTorch gives that part. Each has an `expect_*` twin that lists the same
+// names for io::weight_binder::require (called as `expect_*(add, scope, ...)`), so that the
+// checks before allocation and the binding read the same names.
+
+/// nn.Linear: `weight` [out, in] (+ `bias` [out]) of scope @p w.
+inline ops::linear linear(io::weight_binder w, index_t out, index_t in, bool bias) {
+  vector b = bias ? w.get_vector("bias", out) : vector();
   ops::linear l;
-  w.visit(name + ".weight", {out, in},
-          [&](const float* p) { l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.prefix() + name); });
+  w.visit("weight", {out, in}, [&](const float* p) {
+    l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.scope_name());
+  });
   return l;
 }
-/// An nn.Linear weight [out, in] as the [in, out] matrix attention_weights holds.
-inline matrix linear_in_out(io::weight_binder& w, const std::string& name, index_t out, index_t in) {
+template <class Add>
+void expect_linear(Add&& add, const io::weight_binder& w, index_t out, index_t in, bool bias,
+                   bool optional = false) {
+  add(w.expect("weight", {out, in}, optional));
+  if (bias) add(w.expect("bias", {out}, optional));
+}
+/// GPT-2's Conv1D: `weight` stored [in, out] and `bias` [out].
+inline ops::linear conv1d(io::weight_binder w, index_t in, index_t out) {
+  return ops::linear(w.get_matrix("weight", in, out), w.get_vector("bias", out), w.scope_name());
+}
+template <class Add>
+void expect_conv1d(Add&& add, const io::weight_binder& w, index_t in, index_t out) {
+  add(w.expect("weight", {in, out}));
+  add(w.expect("bias", {out}));
+}
+/// An nn.Linear weight [out, in] (tensor @p name of scope @p w) as the [in, out] matrix
+/// attention_weights holds.
+inline matrix linear_in_out(io::weight_binder w, const std::string& name, index_t out, index_t in) {
   matrix m;  // allocated once the binder has checked the shape
   w.visit(name, {out, in}, [&](const float* p) { m = Eigen::Map<const matrix>(p, out, in).transpose(); });
   return m;
 }
-inline ops::layer_norm layer_norm(io::weight_binder& w, const std::string& name, index_t d, double eps,
-                                  const char* gain = "weight", const char* bias = "bias") {
-  return ops::layer_norm(w.get_vector(name + "." + gain, d), w.get_vector(name + "." + bias, d), float(eps));
+/// LayerNorm: `weight` and `bias` [d] of scope @p w.
+inline ops::layer_norm layer_norm(io::weight_binder w, index_t d, double eps) {
+  return ops::layer_norm(w.get_vector("weight", d), w.get_vector("bias", d), float(eps));
 }
-inline ops::rms_norm rms_norm(io::weight_binder& w, const std::string& name, index_t d, double eps) {
-  return ops::rms_norm(w.get_vector(name + ".weight", d), float(eps));
+template <class Add>
+void expect_layer_norm(Add&& add, const io::weight_binder& w, index_t d, bool optional = false) {
+  add(w.expect("weight", {d}, optional));
+  add(w.expect("bias", {d}, optional));
 }
-inline ops::embedding embedding(io::weight_binder& w, const std::string& name, index_t rows, index_t d) {
-  return ops::embedding{w.get_matrix(name, rows, d)};
+/// RMSNorm: `weight` [d] of scope @p w.
+inline ops::rms_norm rms_norm(io::weight_binder w, index_t d, double eps) {
+  return ops::rms_norm(w.get_vector("weight", d), float(eps));
+}
+template <class Add>
+void expect_rms_norm(Add&& add, const io::weight_binder& w, index_t d) {
+  add(w.expect("weight", {d}));
+}
+/// nn.Embedding: `weight` [rows, d] of scope @p w.
+inline ops::embedding embedding(io::weight_binder w, index_t rows, index_t d) {
+  return ops::embedding{w.get_matrix("weight", rows, d)};
+}
+template <class Add>
+void expect_embedding(Add&& add, const io::weight_binder& w, index_t rows, index_t d) {
+  add(w.expect("weight", {rows, d}));
+}
+
+/// The four scopes of an attention layer's separate nn.Linear projections (LLaMA's
+/// q_proj/k_proj/v_proj/o_proj, BERT's self.query/self.key/self.value/output.dense).
+struct attention_scopes {
+  io::weight_binder q, k, v, o;
+};
+/// Separate q/k/v/o nn.Linear projections ([out, in]): q [q_dim, d], k and v [kv_dim, d], o
+/// [d, q_dim], each with a bias when @p bias.
+inline attention::attention_weights attention_projections(attention_scopes s, index_t d, index_t q_dim,
+                                                          index_t kv_dim, bool bias) {
+  attention::attention_weights aw;
+  aw.wq = linear_in_out(s.q, "weight", q_dim, d);
+  if (bias) aw.bq = s.q.get_vector("bias", q_dim);
+  aw.wk = linear_in_out(s.k, "weight", kv_dim, d);
+  if (bias) aw.bk = s.k.get_vector("bias", kv_dim);
+  aw.wv = linear_in_out(s.v, "weight", kv_dim, d);
+  if (bias) aw.bv = s.v.get_vector("bias", kv_dim);
+  aw.wo = linear_in_out(s.o, "weight", d, q_dim);
+  if (bias) aw.bo = s.o.get_vector("bias", d);
+  return aw;
+}
+template <class Add>
+void expect_attention_projections(Add&& add, const attention_scopes& s, index_t d, index_t q_dim, index_t kv_dim,
+                                  bool bias) {
+  expect_linear(add, s.q, q_dim, d, bias);
+  expect_linear(add, s.k, kv_dim, d, bias);
+  expect_linear(add, s.v, kv_dim, d, bias);
+  expect_linear(add, s.o, d, q_dim, bias);
+}
+/// GPT-2's attention of scope @p w: the fused Conv1D `c_attn` ([d, 3d], q|k|v columns, bias
+/// [3d]) and `c_proj` ([d, d], bias [d]). The causal-mask buffers old checkpoints store (`bias`,
+/// `masked_bias`) are not weights and are ignored.
+inline attention::attention_weights fused_attention(io::weight_binder w, index_t d) {
+  io::weight_binder qkv_scope = w.sub("c_attn"), out = w.sub("c_proj");
+  const matrix qkv = qkv_scope.get_matrix("weight", d, 3 * d);  // Conv1D: [in, out]
+  const vector qkv_b = qkv_scope.get_vector("bias", 3 * d);
+  attention::attention_weights aw;
+  aw.wq = qkv.leftCols(d);
+  aw.wk = qkv.middleCols(d, d);
+  aw.wv = qkv.rightCols(d);
+  aw.bq = qkv_b.head(d);
+  aw.bk = qkv_b.segment(d, d);
+  aw.bv = qkv_b.tail(d);
+  aw.wo = out.get_matrix("weight", d, d);
+  aw.bo = out.get_vector("bias", d);
+  w.ignore_optional("bias");
+  w.ignore_optional("masked_bias");
+  return aw;
+}
+template <class Add>
+void expect_fused_attention(Add&& add, const io::weight_binder& w, index_t d) {
+  expect_conv1d(add, w.sub("c_attn"), d, 3 * d);
+  expect_conv1d(add, w.sub("c_proj"), d, d);
+  add(w.expect("bias", {}, true));
+  add(w.expect("masked_bias", {}, true));
+}
+
+/// A plain MLP: nn.Linear @p up [ff, d] and @p down [d, ff], activation @p Act between.
+template <class Act>
+ffn::dense_ffn<Act> mlp(io::weight_binder up, io::weight_binder down, index_t d, index_t ff, bool bias) {
+  ops::linear u = linear(std::move(up), ff, d, bias);
+  return ffn::dense_ffn<Act>(std::move(u), linear(std::move(down), d, ff, bias));
+}
+template <class Add>
+void expect_mlp(Add&& add, const io::weight_binder& up, const io::weight_binder& down, index_t d, index_t ff,
+                bool bias) {
+  expect_linear(add, up, ff, d, bias);
+  expect_linear(add, down, d, ff, bias);
+}
+/// A gated MLP (SwiGLU for ops::silu) of scope @p w: nn.Linear `gate_proj` and `up_proj` [ff, d],
+/// `down_proj` [d, ff], no bias.
+template <class Act>
+ffn::gated_ffn<Act> gated_mlp(io::weight_binder w, index_t d, index_t ff) {
+  ops::linear gate = linear(w.sub("gate_proj"), ff, d, false);
+  ops::linear up = linear(w.sub("up_proj"), ff, d, false);
+  return ffn::gated_ffn<Act>(std::move(gate), std::move(up), linear(w.sub("down_proj"), d, ff, false));
+}
+template <class Add>
+void expect_gated_mlp(Add&& add, const io::weight_binder& w, index_t d, index_t ff) {
+  expect_linear(add, w.sub("gate_proj"), ff, d, false);
+  expect_linear(add, w.sub("up_proj"), ff, d, false);
+  expect_linear(add, w.sub("down_proj"), d, ff, false);
 }
 
 /// The first of @p prefixes under which @p probe exists in the checkpoint ("" when none does:
@@ -58,88 +179,13 @@ inline std::string find_prefix(const io::checkpoint& c, const std::string& probe
 
 using expected_tensor = io::weight_binder::expected_tensor;
 
-/// The tensors of a GPT-2 checkpoint of config @p c (see io::weight_binder::require), the
-/// names gpt2.hpp binds. (Kept here beside the other presets' lists while gpt2.hpp is being
-/// restructured; it belongs there as gpt2::check_checkpoint.)
-inline void check_checkpoint(const io::gpt2_config& c, const io::weight_binder& w) {
-  const std::int64_t d = c.n_embd, ff = c.n_inner, v = c.vocab_size;
-  w.require([&](auto&& add) {
-    add({"wte.weight", {v, d}});
-    add({"wpe.weight", {c.n_positions, d}});
-    add({"lm_head.weight", {v, d}, true, true});
-    for (std::int64_t i = 0; i < c.n_layer; ++i) {
-      const std::string p = "h." + std::to_string(i) + ".";
-      for (const char* n : {"ln_1", "ln_2"}) {
-        add({p + n + ".weight", {d}});
-        add({p + n + ".bias", {d}});
-      }
-      add({p + "attn.c_attn.weight", {d, 3 * d}});
-      add({p + "attn.c_attn.bias", {3 * d}});
-      add({p + "attn.c_proj.weight", {d, d}});
-      add({p + "attn.c_proj.bias", {d}});
-      add({p + "attn.bias", {}, true});
-      add({p + "attn.masked_bias", {}, true});
-      add({p + "mlp.c_fc.weight", {d, ff}});
-      add({p + "mlp.c_fc.bias", {ff}});
-      add({p + "mlp.c_proj.weight", {ff, d}});
-      add({p + "mlp.c_proj.bias", {d}});
-    }
-    add({"ln_f.weight", {d}});
-    add({"ln_f.bias", {d}});
-  });
-}
-
-/// The tensors of a BERT checkpoint of config @p c, the names bert.hpp binds (to move there as
-/// bert::check_checkpoint, as for GPT-2).
-inline void check_checkpoint(const io::bert_config& c, const io::weight_binder& w) {
-  const std::int64_t d = c.hidden_size, ff = c.intermediate_size, v = c.vocab_size;
-  const io::weight_binder top = w.scoped("");
-  w.require([&](auto&& add) {
-    add({"embeddings.word_embeddings.weight", {v, d}});
-    add({"embeddings.position_embeddings.weight", {c.max_position_embeddings, d}});
-    add({"embeddings.token_type_embeddings.weight", {c.type_vocab_size, d}});
-    add({"embeddings.LayerNorm.weight", {d}});
-    add({"embeddings.LayerNorm.bias", {d}});
-    add({"embeddings.position_ids", {}, true});
-    const bool pooler = w.has("pooler.dense.weight");
-    add({"pooler.dense.weight", {d, d}, !pooler});
-    add({"pooler.dense.bias", {d}, !pooler});
-    for (const char* n : {"cls.seq_relationship.weight", "cls.seq_relationship.bias"}) add({n, {}, true, true});
-    const bool mlm = top.has("cls.predictions.transform.dense.weight");
-    add({"cls.predictions.transform.dense.weight", {d, d}, !mlm, true});
-    add({"cls.predictions.transform.dense.bias", {d}, !mlm, true});
-    add({"cls.predictions.transform.LayerNorm.weight", {d}, !mlm, true});
-    add({"cls.predictions.transform.LayerNorm.bias", {d}, !mlm, true});
-    const bool bias_here = top.has("cls.predictions.bias");
-    add({"cls.predictions.bias", {v}, !mlm || !bias_here, true});
-    add({"cls.predictions.decoder.bias", {v}, !mlm || bias_here, true});
-    add({"cls.predictions.decoder.weight", {v, d}, true, true});
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-      const std::string p = "encoder.layer." + std::to_string(i) + ".";
-      for (const char* n : {"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"}) {
-        add({p + n + ".weight", {d, d}});
-        add({p + n + ".bias", {d}});
-      }
-      add({p + "intermediate.dense.weight", {ff, d}});
-      add({p + "intermediate.dense.bias", {ff}});
-      add({p + "output.dense.weight", {d, ff}});
-      add({p + "output.dense.bias", {d}});
-      for (const char* n : {"attention.output.LayerNorm", "output.LayerNorm"}) {
-        add({p + n + ".weight", {d}});
-        add({p + n + ".bias", {d}});
-      }
-    }
-  });
-}
-
 /// Loads preset @p Model from a Hugging Face folder: config.json must hold a
 /// `Model::config_type` (else config_error naming the file), the weights bind under the first of
 /// @p prefixes where @p probe exists. Before anything is allocated, the config is checked
-/// against the checkpoint (`Model::check_checkpoint(config, binder)`, or the check_checkpoint
-/// above for the preset's config): every tensor the config implies must be there with the shape
-/// it implies, so that sizes and layer counts no checkpoint backs are reported, not allocated.
-/// After loading, every missing or unexpected tensor is reported together
-/// (weight_binder::finish). @p args go to the constructor after the config and binder.
+/// against the checkpoint (`Model::check_checkpoint(config, binder)`): every tensor the config
+/// implies must be there with the shape it implies, so that sizes and layer counts no
+/// checkpoint backs are reported, not allocated. After loading, every missing or unexpected
+/// tensor is reported together (weight_binder::finish). @p args go to the constructor after the config and binder.
 template <class Model, class... Args>
 Model load_folder(const std::filesystem::path& dir, const char* where, const char* model_type, const std::string& probe,
                   std::initializer_list<const char*> prefixes, Args&&... args) {
@@ -150,8 +196,7 @@ Model load_folder(const std::filesystem::path& dir, const char* where, const cha
                               (dir / "config.json").string());
   io::checkpoint ckpt(dir);
   io::weight_binder w(ckpt, find_prefix(ckpt, probe, prefixes));
-  if constexpr (requires { Model::check_checkpoint(*c, w); }) Model::check_checkpoint(*c, w);
-  else check_checkpoint(*c, w);
+  Model::check_checkpoint(*c, w);
   Model m(*c, w, std::forward<Args>(args)...);
   w.finish();
   return m;
@@ -165,36 +210,25 @@ struct lm_head_binding {
   std::optional<ops::embedding> tokens;  ///< nullopt when tied
   ops::linear head;                      ///< [d] -> [vocab]
 
-  /// @p table: the token table's name under the binder's prefix ("wte", "embed_tokens").
-  static lm_head_binding load(const char* where, io::weight_binder& w, bool tie_word_embeddings,
-                              const std::string& table, index_t vocab, index_t d) {
-    io::weight_binder top = w.scoped("");
-    const bool tied = !top.has("lm_head.weight");
+  /// @p table: the token table's scope (`w.sub("wte")`, `w.sub("embed_tokens")`); the head
+  /// is the top-level `lm_head`.
+  static lm_head_binding load(const char* where, io::weight_binder table, bool tie_word_embeddings, index_t vocab,
+                              index_t d) {
+    io::weight_binder head = table.scoped("").sub("lm_head");
+    const bool tied = !head.has("weight");
     if (tied && !tie_word_embeddings)
       throw_error<config_error>(where, "lm_head.weight", "present (tie_word_embeddings is false)", "absent");
     lm_head_binding b;
-    if (!tied) b.tokens = embedding(w, table + ".weight", vocab, d);
-    b.head = linear(top, tied ? w.prefix() + table : std::string("lm_head"), vocab, d, false);
+    if (!tied) b.tokens = embedding(table, vocab, d);
+    b.head = linear(tied ? table : head, vocab, d, false);
     return b;
   }
+  /// The names load() binds, for io::weight_binder::require.
+  template <class Add>
+  static void expect(Add&& add, const io::weight_binder& table, index_t vocab, index_t d) {
+    expect_embedding(add, table, vocab, d);
+    add(table.scoped("").sub("lm_head").expect("weight", {vocab, d}, true));
+  }
 };
-
-/// Checks a packed batch of token ids: offsets, ids in [0, @p vocab), no sequence longer than
-/// @p max_positions. Throws shape_error naming the first problem.
-inline void check_tokens(const char* where, std::span<const token_id> ids, offsets_view offsets, index_t vocab,
-                         index_t max_positions) {
-  validate_offsets(offsets, index_t(ids.size()), where);
-  ops::check_token_ids(ids, vocab, "token id");
-  for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
-    if (offsets[s + 1] - offsets[s] > max_positions)
-      throw_error<shape_error>(where, "sequence " + std::to_string(s) + " length",
-                               "at most " + std::to_string(max_positions) + " (max positions)",
-                               std::to_string(offsets[s + 1] - offsets[s]));
-}
-
-inline void check_output(const char* where, const char* what, const matrix_view& out, index_t rows, index_t cols) {
-  if (out.rows() != rows || out.cols() != cols)
-    throw_error<shape_error>(where, what, format_shape({rows, cols}), format_shape({out.rows(), out.cols()}));
-}
 
 }  // namespace eigenformer::models::hf

@@ -22,18 +22,20 @@
 
 namespace eigenformer::models {
 
+/// The block LLaMA stacks: pre-norm RMSNorm, RoPE attention (@p Attention), SwiGLU MLP.
+template <class Attention>
+using llama_block = blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::swiglu, ops::rms_norm, blocks::pre_norm>;
+
 template <class Attention = attention::causal_softmax_attention>
-class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::swiglu, ops::rms_norm,
-                                                     blocks::pre_norm>,
-                               ops::rms_norm> {
+class llama : public causal_lm<llama_block<Attention>, ops::rms_norm> {
  public:
-  using block_type = blocks::decoder_block<Attention, blocks::no_cross_attention, ffn::swiglu, ops::rms_norm, blocks::pre_norm>;
+  using block_type = llama_block<Attention>;
   using base = causal_lm<block_type, ops::rms_norm>;
   using config_type = io::llama_config;
 
   llama(const io::llama_config& c, io::weight_binder& w, Attention variant = {})
       : llama(c, w,
-              hf::lm_head_binding::load("models.llama", w, c.tie_word_embeddings, "embed_tokens", c.vocab_size,
+              hf::lm_head_binding::load("models.llama", w.sub("embed_tokens"), c.tie_word_embeddings, c.vocab_size,
                                         c.hidden_size),
               std::move(variant)) {}
 
@@ -44,35 +46,24 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
   const io::llama_config& config() const noexcept { return cfg_; }
 
   /// Checks @p c against the checkpoint before anything is allocated (hf::load_folder calls
-  /// it): every tensor of every layer with the shape the config implies
-  /// (io::weight_binder::require), and RoPE tables (one [max_position_embeddings, head_dim]
-  /// cos/sin pair per layer) no larger than the checkpoint itself or 1 GiB, whichever is more.
+  /// it): every tensor of every layer with the shape the config implies, by the same scopes and
+  /// part loaders' twins as the constructor (io::weight_binder::require), and RoPE tables (one
+  /// [max_position_embeddings, head_dim] cos/sin pair per layer) no larger than the checkpoint
+  /// itself or 1 GiB, whichever is more.
   static void check_checkpoint(const io::llama_config& c, const io::weight_binder& w) {
-    const std::int64_t d = c.hidden_size, ff = c.intermediate_size, hd = c.head_size(), v = c.vocab_size;
-    const std::int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
+    const index_t d = c.hidden_size, ff = c.intermediate_size, hd = c.head_size();
+    const index_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
     w.require([&](auto&& add) {
-      add({"embed_tokens.weight", {v, d}});
-      add({"lm_head.weight", {v, d}, true, true});
-      for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-        const std::string p = "layers." + std::to_string(i) + ".";
-        add({p + "self_attn.q_proj.weight", {q, d}});
-        add({p + "self_attn.k_proj.weight", {kv, d}});
-        add({p + "self_attn.v_proj.weight", {kv, d}});
-        add({p + "self_attn.o_proj.weight", {d, q}});
-        if (c.attention_bias) {
-          add({p + "self_attn.q_proj.bias", {q}});
-          add({p + "self_attn.k_proj.bias", {kv}});
-          add({p + "self_attn.v_proj.bias", {kv}});
-          add({p + "self_attn.o_proj.bias", {d}});
-        }
-        add({p + "self_attn.rotary_emb.inv_freq", {}, true});
-        add({p + "mlp.gate_proj.weight", {ff, d}});
-        add({p + "mlp.up_proj.weight", {ff, d}});
-        add({p + "mlp.down_proj.weight", {d, ff}});
-        add({p + "input_layernorm.weight", {d}});
-        add({p + "post_attention_layernorm.weight", {d}});
+      hf::lm_head_binding::expect(add, w.sub("embed_tokens"), c.vocab_size, d);
+      for (index_t i = 0; i < c.num_hidden_layers; ++i) {
+        const io::weight_binder layer = w.sub("layers").sub(i), attn = layer.sub("self_attn");
+        hf::expect_attention_projections(add, projection_scopes(attn), d, q, kv, c.attention_bias);
+        add(attn.sub("rotary_emb").expect("inv_freq", {}, true));
+        hf::expect_gated_mlp(add, layer.sub("mlp"), d, ff);
+        hf::expect_rms_norm(add, layer.sub("input_layernorm"), d);
+        hf::expect_rms_norm(add, layer.sub("post_attention_layernorm"), d);
       }
-      add({"norm.weight", {d}});
+      hf::expect_rms_norm(add, w.sub("norm"), d);
     });
     // Every layer is in the checkpoint, so num_hidden_layers is bounded; the positions are not
     // a tensor, so their tables are bounded by the checkpoint's size.
@@ -92,9 +83,16 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
              c.max_position_embeddings),
         cfg_(c) {}
 
+  /// The projections of attention scope @p attn ("layers.i.self_attn").
+  static hf::attention_scopes projection_scopes(const io::weight_binder& attn) {
+    return {attn.sub("q_proj"), attn.sub("k_proj"), attn.sub("v_proj"), attn.sub("o_proj")};
+  }
+
+  /// Blocks "layers.0." ... "layers.{num_hidden_layers-1}.", then the final norm "norm".
   static typename base::stack_type load_stack(const io::llama_config& c, io::weight_binder& w, const Attention& variant) {
     const index_t d = c.hidden_size, ff = c.intermediate_size, hd = c.head_size();
     const index_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
+    const double eps = c.rms_norm_eps;
     attention::attention_config ac{.d_model = d,
                                    .num_heads = c.num_attention_heads,
                                    .num_kv_heads = c.num_key_value_heads,
@@ -106,27 +104,17 @@ class llama : public causal_lm<blocks::decoder_block<Attention, blocks::no_cross
                                    .rope_base = c.rope_theta,
                                    .max_positions = c.max_position_embeddings};
     std::vector<block_type> layers;
-    for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
-      const std::string p = "layers." + std::to_string(i) + ".";
-      attention::attention_weights aw;
-      aw.wq = hf::linear_in_out(w, p + "self_attn.q_proj.weight", q, d);
-      aw.wk = hf::linear_in_out(w, p + "self_attn.k_proj.weight", kv, d);
-      aw.wv = hf::linear_in_out(w, p + "self_attn.v_proj.weight", kv, d);
-      aw.wo = hf::linear_in_out(w, p + "self_attn.o_proj.weight", d, q);
-      if (c.attention_bias) {
-        aw.bq = w.get_vector(p + "self_attn.q_proj.bias", q);
-        aw.bk = w.get_vector(p + "self_attn.k_proj.bias", kv);
-        aw.bv = w.get_vector(p + "self_attn.v_proj.bias", kv);
-        aw.bo = w.get_vector(p + "self_attn.o_proj.bias", d);
-      }
-      if (w.has(p + "self_attn.rotary_emb.inv_freq")) w.ignore(p + "self_attn.rotary_emb.inv_freq");
-      ffn::swiglu mlp(hf::linear(w, p + "mlp.gate_proj", ff, d, false), hf::linear(w, p + "mlp.up_proj", ff, d, false),
-                      hf::linear(w, p + "mlp.down_proj", d, ff, false));
-      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(aw), variant), std::move(mlp),
-                          hf::rms_norm(w, p + "input_layernorm", d, c.rms_norm_eps),
-                          hf::rms_norm(w, p + "post_attention_layernorm", d, c.rms_norm_eps));
+    for (index_t i = 0; i < c.num_hidden_layers; ++i) {
+      auto layer = w.sub("layers").sub(i);
+      auto attn_scope = layer.sub("self_attn");
+      auto attn = hf::attention_projections(projection_scopes(attn_scope), d, q, kv, c.attention_bias);
+      attn_scope.sub("rotary_emb").ignore_optional("inv_freq");
+      auto mlp = hf::gated_mlp<ops::silu>(layer.sub("mlp"), d, ff);
+      ops::rms_norm input_norm = hf::rms_norm(layer.sub("input_layernorm"), d, eps);
+      layers.emplace_back(attention::multi_head_attention<Attention>(ac, std::move(attn), variant), std::move(mlp),
+                          std::move(input_norm), hf::rms_norm(layer.sub("post_attention_layernorm"), d, eps));
     }
-    return typename base::stack_type(std::move(layers), hf::rms_norm(w, "norm", d, c.rms_norm_eps));
+    return typename base::stack_type(std::move(layers), hf::rms_norm(w.sub("norm"), d, eps));
   }
   io::llama_config cfg_;
 };

@@ -21,6 +21,19 @@ inline void check_token_ids(std::span<const token_id> ids, index_t vocab, const 
                                "an id in [0, " + std::to_string(vocab) + ")", std::to_string(ids[i]));
 }
 
+/// Checks a packed batch of token ids: offsets, ids in [0, @p vocab), no sequence longer than
+/// @p max_positions. Throws shape_error naming the first problem.
+inline void check_tokens(const char* where, std::span<const token_id> ids, offsets_view offsets, index_t vocab,
+                         index_t max_positions) {
+  validate_offsets(offsets, index_t(ids.size()), where);
+  check_token_ids(ids, vocab, "token id");
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+    if (offsets[s + 1] - offsets[s] > max_positions)
+      throw_error<shape_error>(where, "sequence " + std::to_string(s) + " length",
+                               "at most " + std::to_string(max_positions) + " (max positions)",
+                               std::to_string(offsets[s + 1] - offsets[s]));
+}
+
 struct embedding {
   matrix table;  ///< [vocab, d]
 
