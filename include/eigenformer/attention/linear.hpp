@@ -131,21 +131,25 @@ struct delta_update {
 };
 
 /// Recurrent state of one kv head: S [f, dv] and the normaliser z [f], plus two rows of scratch
-/// (φ(k) [f] and the delta rule's error [dv]) so that appending allocates nothing.
+/// (φ(k) [f] and the delta rule's error [dv]) so that appending allocates nothing. key_dim is the
+/// width d of the keys and queries the state was made for (f = features(d) differs from d for
+/// FAVOR+), so that append and decode know how many floats a key or query row has.
 struct linear_state {
   matrix s;
   vector z;
   vector phi, err;
   index_t length = 0;
+  index_t key_dim = 0;
 };
 
-/// Scratch of one worker for linear attention.
+/// Scratch of one worker for linear attention (all O(chunk·(f + d + chunk)), see reserve()).
 struct linear_scratch {
-  scratch_matrix phi_q, phi_k, a, s, num, tmp;
+  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay;
   std::vector<float> z, den, phi_row, gpow;
   std::size_t bytes() const noexcept {
     return sizeof(float) * (phi_q.capacity() + phi_k.capacity() + a.capacity() + s.capacity() + num.capacity() +
-                            tmp.capacity() + z.capacity() + den.capacity() + phi_row.capacity() + gpow.capacity());
+                            tmp.capacity() + decay.capacity() + z.capacity() + den.capacity() + phi_row.capacity() +
+                            gpow.capacity());
   }
 };
 
@@ -164,7 +168,8 @@ class linear_attention {
   linear_attention() = default;
   /// @param causal   causal (decoder) or bidirectional (encoder) attention
   /// @param normalize divide by φ(q)ᵀz (default: true, except for the delta rule, which has no z)
-  /// @param chunk    rows per chunk of the causal prefill
+  /// @param chunk    rows per chunk of the causal prefill (the bidirectional form uses at least
+  ///                 bidirectional_min_chunk rows: it has no c×c block, so longer is cheaper)
   /// Throws config_error for a non-causal decayed/delta update, bad γ/β or chunk < 1.
   explicit linear_attention(bool causal, FeatureMap map = {}, Update update = {}, bool normalize = !is_delta,
                             index_t chunk = 64)
@@ -183,114 +188,42 @@ class linear_attention {
     if (chunk < 1) throw_error<config_error>(where, "chunk", "an integer >= 1", std::to_string(chunk));
   }
 
+  /// Rows per chunk of the bidirectional form at least: its per-chunk products φ(K_c)ᵀV_c have
+  /// inner dimension c, and at 64 the product's packing overhead rivals its arithmetic.
+  static constexpr index_t bidirectional_min_chunk = 256;
+
   bool causal() const noexcept { return causal_; }
   const FeatureMap& feature_map() const noexcept { return map_; }
   void check_sequence_length(index_t) const noexcept {}
 
-  /// Scratch is O(chunk·(f + d)), independent of the sequence length: φ is computed chunk by
-  /// chunk, so the working set stays in cache.
+  /// Scratch is O(chunk·(f + d + chunk)), independent of the sequence length: φ is computed
+  /// chunk by chunk, so the working set stays in cache.
   void reserve(scratch_type& ws, index_t d, index_t dv, index_t) const {
-    const index_t f = map_.features(d);
-    ws.phi_q.get(chunk_, f);
-    ws.phi_k.get(chunk_, f);
-    ws.a.get(chunk_, chunk_);
+    const index_t f = map_.features(d), c = chunk_, bc = std::max(chunk_, bidirectional_min_chunk);
+    ws.phi_q.get(std::max(c, causal_ ? 0 : bc), f);
+    // The delta rule stacks [φ(K_c); φ(Q_c)] in phi_k (2c rows), and its c×c blocks K·Kᵀ and
+    // Q·Kᵀ in a (2c rows); [K_c; Q_c]·S in tmp.
+    ws.phi_k.get(std::max(is_delta ? 2 * c : c, causal_ ? 0 : bc), f);
+    ws.a.get(is_delta ? 2 * c : c, c);
     ws.s.get(f, dv);
-    ws.num.get(chunk_, dv);
-    ws.tmp.get(chunk_, std::max(dv, f));
+    ws.num.get(c, dv);
+    ws.tmp.get(is_delta ? 2 * c : c, std::max(dv, f));
+    if constexpr (std::is_same_v<Update, decay_update>) ws.decay.get(c, c);
     if (index_t(ws.z.size()) < f) ws.z.resize(std::size_t(f));
     if (index_t(ws.phi_row.size()) < f) ws.phi_row.resize(std::size_t(f));
-    if (index_t(ws.den.size()) < chunk_) ws.den.resize(std::size_t(chunk_));
-    if (index_t(ws.gpow.size()) < chunk_ + 1) ws.gpow.resize(std::size_t(chunk_ + 1));
+    if (index_t(ws.den.size()) < c) ws.den.resize(std::size_t(c));
+    if (index_t(ws.gpow.size()) < c + 1) ws.gpow.resize(std::size_t(c + 1));
   }
 
   /// One head of one sequence (positions from 0: p.q_pos0 must be 0 for the causal form).
+  /// q: [n, d], k: [m, d], v: [m, dv] -> out: [n, dv] (causal: m = n).
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
-    const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
-    matrix_view out = p.out;
-    matrix_view s = ws.s.view(f, dv);
-    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
-    s.setZero();
-    z.setZero();
-    // φ of rows [r0, r0 + c) of q or k into the chunk buffer.
-    auto phi_q = [&](index_t r0, index_t c) {
-      matrix_view pq = ws.phi_q.view(c, f);
-      map_.apply(rows(p.q, r0, c), pq, true);
-      if constexpr (is_delta) l2_normalize_rows(pq);
-      return pq;
-    };
-    auto phi_k = [&](index_t r0, index_t c) {
-      matrix_view pk = ws.phi_k.view(c, f);
-      map_.apply(rows(p.k, r0, c), pk, false);
-      if constexpr (is_delta) l2_normalize_rows(pk);
-      if (p.key_valid)
-        for (index_t j = 0; j < c; ++j)
-          if (!p.key_valid[r0 + j]) pk.row(j).setZero();  // a padding key adds nothing to S or z
-      return pk;
-    };
     if (!causal_) {
-      for (index_t c0 = 0; c0 < m; c0 += chunk_) {
-        const index_t c = std::min(chunk_, m - c0);
-        const matrix_view pk = phi_k(c0, c);
-        s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
-        for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
-      }
-      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-        const index_t c = std::min(chunk_, n - c0);
-        const matrix_view pq = phi_q(c0, c);
-        out.middleRows(c0, c).noalias() = pq * s;
-        if (normalize_) normalise(rows(out, c0, c), pq, z);
-      }
-      return;
-    }
-    if constexpr (is_delta) {
-      matrix_view err = ws.tmp.view(1, dv);
-      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-        const index_t c = std::min(chunk_, n - c0);
-        const matrix_view pq = phi_q(c0, c), pk = phi_k(c0, c);
-        for (index_t t = 0; t < c; ++t) {
-          delta_step(s, pk.row(t).data(), p.v.row(c0 + t).data(), err.data());
-          out.row(c0 + t).noalias() = pq.row(t) * s;
-        }
-      }
-      return;
-    }
-    const float gamma = decay();
-    float* gp = ws.gpow.data();  // gp[k] = γ^k
-    gp[0] = 1.0f;
-    for (index_t k = 1; k <= chunk_; ++k) gp[k] = gp[k - 1] * gamma;
-    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-      const index_t c = std::min(chunk_, n - c0);
-      const matrix_view pq = phi_q(c0, c);
-      matrix_view pk = phi_k(c0, c);
-      // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
-      matrix_view a = ws.a.view(c, c);
-      a.noalias() = pq * pk.transpose();
-      for (index_t i = 0; i < c; ++i)
-        for (index_t j = 0; j < c; ++j) a(i, j) = j > i ? 0.0f : a(i, j) * gp[i - j];
-      matrix_view num = ws.num.view(c, dv);
-      num.noalias() = a * p.v.middleRows(c0, c);
-      // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev.
-      matrix_view tmp = ws.tmp.view(c, dv);
-      tmp.noalias() = pq * s;
-      for (index_t i = 0; i < c; ++i) {
-        const float w = gp[i + 1];
-        num.row(i) += w * tmp.row(i);
-        if (normalize_) ws.den[std::size_t(i)] = a.row(i).sum() + w * pq.row(i).dot(z);
-      }
-      out.middleRows(c0, c) = num;
-      if (normalize_)
-        for (index_t i = 0; i < c; ++i) {
-          const float den = ws.den[std::size_t(i)];
-          out.row(c0 + i) *= den != 0.0f ? 1.0f / den : 0.0f;
-        }
-      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
-      if (gamma != 1.0f) {
-        s *= gp[c];
-        z *= gp[c];
-        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
-      }
-      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
-      for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
+      prefill_bidirectional(p, ws);
+    } else if constexpr (is_delta) {
+      prefill_delta(p, ws);
+    } else {
+      prefill_causal(p, ws);
     }
   }
 
@@ -300,6 +233,7 @@ class linear_attention {
     st.z = vector::Zero(map_.features(d));
     st.phi = vector::Zero(map_.features(d));
     st.err = vector::Zero(dv);
+    st.key_dim = d;
     return st;
   }
   bool can_append(const state_type&) const noexcept { return true; }
@@ -307,7 +241,7 @@ class linear_attention {
   /// Folds one key/value into the state (allocation-free).
   void append(state_type& st, const float* k, const float* v) const noexcept {
     const index_t f = st.s.rows(), dv = st.s.cols();
-    feature_row(k, k_dim(st), st.phi.data(), false);
+    feature_row(k, st.key_dim, st.phi.data(), false);
     if constexpr (is_delta) {
       delta_step(matrix_view(st.s.data(), f, dv, Eigen::OuterStride<>(dv)), st.phi.data(), v, st.err.data());
     } else {
@@ -332,7 +266,7 @@ class linear_attention {
   void decode(const float* q, const state_type& st, index_t, float, float, float* out,
               scratch_type& ws) const noexcept {
     const index_t f = st.s.rows(), dv = st.s.cols();
-    feature_row(q, k_dim(st), ws.phi_row.data(), true);
+    feature_row(q, st.key_dim, ws.phi_row.data(), true);
     Eigen::Map<const Eigen::RowVectorXf> pq(ws.phi_row.data(), f);
     Eigen::Map<Eigen::RowVectorXf> o(out, dv);
     o.noalias() = pq * st.s;
@@ -347,10 +281,6 @@ class linear_attention {
     if constexpr (std::is_same_v<Update, decay_update>) return update_.gamma;
     return 1.0f;
   }
-  index_t k_dim(const state_type& st) const noexcept {
-    if constexpr (std::is_same_v<FeatureMap, favor_map>) return map_.w.cols();
-    return st.s.rows();  // the other maps keep f = d
-  }
   /// φ of one row (d floats) into out (f floats), L2-normalised for the delta rule.
   void feature_row(const float* x, index_t d, float* out, bool is_query) const noexcept {
     const_matrix_view xv(x, 1, d, Eigen::OuterStride<>(d));
@@ -359,6 +289,180 @@ class linear_attention {
     map_.apply(xv, ov, is_query);
     if constexpr (is_delta) l2_normalize_rows(ov);
   }
+  // φ of rows [r0, r0 + c) of q or k into @p out ([c, f]); L2-normalised for the delta rule,
+  // and a padding key's row zeroed so that it adds nothing to S or z.
+  void phi_queries(const head_problem& p, index_t r0, matrix_view out) const noexcept {
+    map_.apply(rows(p.q, r0, out.rows()), out, true);
+    if constexpr (is_delta) l2_normalize_rows(out);
+  }
+  void phi_keys(const head_problem& p, index_t r0, matrix_view out) const noexcept {
+    map_.apply(rows(p.k, r0, out.rows()), out, false);
+    if constexpr (is_delta) l2_normalize_rows(out);
+    if (p.key_valid)
+      for (index_t j = 0; j < out.rows(); ++j)
+        if (!p.key_valid[r0 + j]) out.row(j).setZero();
+  }
+
+  // A head's rows are slices of rows of the packed [tokens, heads·d] matrices, one 4 KiB page
+  // apart or more: the hardware prefetchers do not follow them across pages, so without this every
+  // row of a sequence that does not fit in cache is a demand miss (at 16K tokens the loads, not
+  // the products, set the time). Asking for the next chunk's rows before the products of this
+  // one lets their misses overlap with the arithmetic.
+  template <bool Write = false>
+  static void prefetch_rows(const float* first, index_t stride, index_t count, index_t cols) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr std::uintptr_t line = 64;
+    for (index_t r = 0; r < count; ++r) {
+      const auto begin = reinterpret_cast<std::uintptr_t>(first + r * stride) & ~(line - 1);
+      const auto end = reinterpret_cast<std::uintptr_t>(first + r * stride + cols);
+      for (std::uintptr_t a = begin; a < end; a += line)
+        __builtin_prefetch(reinterpret_cast<const void*>(a), Write ? 1 : 0, 2);
+    }
+#else
+    (void)first, (void)stride, (void)count, (void)cols;
+#endif
+  }
+  static void prefetch_rows(const_matrix_view x, index_t r0, index_t count) noexcept {
+    if (r0 < x.rows()) prefetch_rows(x.data() + r0 * x.outerStride(), x.outerStride(), std::min(count, x.rows() - r0), x.cols());
+  }
+  static void prefetch_rows_for_write(matrix_view x, index_t r0, index_t count) noexcept {
+    if (r0 < x.rows())
+      prefetch_rows<true>(x.data() + r0 * x.outerStride(), x.outerStride(), std::min(count, x.rows() - r0), x.cols());
+  }
+
+  /// Bidirectional: S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
+  void prefill_bidirectional(const head_problem& p, scratch_type& ws) const noexcept {
+    const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+    const index_t bc = std::max(chunk_, bidirectional_min_chunk);
+    matrix_view out = p.out, s = ws.s.view(f, dv);
+    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
+    s.setZero();
+    z.setZero();
+    for (index_t c0 = 0; c0 < m; c0 += bc) {
+      const index_t c = std::min(bc, m - c0);
+      prefetch_rows(p.k, c0 + c, bc);
+      prefetch_rows(p.v, c0 + c, bc);
+      matrix_view pk = ws.phi_k.view(c, f);
+      phi_keys(p, c0, pk);
+      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
+      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+    }
+    for (index_t c0 = 0; c0 < n; c0 += bc) {
+      const index_t c = std::min(bc, n - c0);
+      prefetch_rows(p.q, c0 + c, bc);
+      prefetch_rows_for_write(out, c0 + c, bc);
+      matrix_view pq = ws.phi_q.view(c, f);
+      phi_queries(p, c0, pq);
+      out.middleRows(c0, c).noalias() = pq * s;
+      if (normalize_) normalise(rows(out, c0, c), pq, z);
+    }
+  }
+
+  /// Causal additive or decayed update, chunk by chunk: within a chunk the masked product
+  /// (φ(Q_c)φ(K_c)ᵀ ∘ Γ)V_c with Γ_ij = γ^(i−j) for j ≤ i, plus γ^(i+1)·φ(q_i)ᵀS_prev from the
+  /// state carried over the chunks before.
+  void prefill_causal(const head_problem& p, scratch_type& ws) const noexcept {
+    const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+    matrix_view out = p.out, s = ws.s.view(f, dv);
+    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
+    s.setZero();
+    z.setZero();
+    const float gamma = decay();
+    float* gp = ws.gpow.data();  // gp[k] = γ^k
+    gp[0] = 1.0f;
+    for (index_t k = 1; k <= chunk_; ++k) gp[k] = gp[k - 1] * gamma;
+    if constexpr (std::is_same_v<Update, decay_update>) {
+      matrix_view g = ws.decay.view(chunk_, chunk_);
+      for (index_t i = 0; i < chunk_; ++i)
+        for (index_t j = 0; j < chunk_; ++j) g(i, j) = j > i ? 0.0f : gp[i - j];
+    }
+    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+      const index_t c = std::min(chunk_, n - c0);
+      prefetch_rows(p.q, c0 + c, chunk_);
+      prefetch_rows(p.k, c0 + c, chunk_);
+      prefetch_rows(p.v, c0 + c, chunk_);
+      prefetch_rows_for_write(out, c0 + c, chunk_);
+      const auto v_c = p.v.middleRows(c0, c);
+      auto out_c = out.middleRows(c0, c);
+      matrix_view pq = ws.phi_q.view(c, f), pk = ws.phi_k.view(c, f);
+      phi_queries(p, c0, pq);
+      phi_keys(p, c0, pk);
+      // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
+      matrix_view a = ws.a.view(c, c);
+      a.noalias() = pq * pk.transpose();
+      if constexpr (std::is_same_v<Update, decay_update>) {
+        a = a.cwiseProduct(ws.decay.view(chunk_, chunk_).topLeftCorner(c, c));
+      } else {
+        a.template triangularView<Eigen::StrictlyUpper>().setZero();
+      }
+      out_c.noalias() = a * v_c;
+      // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev (the weight folded into φ(q_i), used only here on).
+      if (gamma != 1.0f)
+        for (index_t i = 0; i < c; ++i) pq.row(i) *= gp[i + 1];
+      out_c.noalias() += pq * s;
+      if (normalize_) {
+        Eigen::Map<Eigen::VectorXf> den(ws.den.data(), c);
+        den.noalias() = pq * z;
+        den.noalias() += a.rowwise().sum();
+        for (index_t i = 0; i < c; ++i) out_c.row(i) *= den[i] != 0.0f ? 1.0f / den[i] : 0.0f;
+      }
+      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
+      if (gamma != 1.0f) {
+        s *= gp[c];
+        z *= gp[c];
+        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
+      }
+      s.noalias() += pk.transpose() * v_c;
+      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+    }
+  }
+
+  /// Causal delta rule, chunk-parallel (Yang et al., 2024, "Parallelizing Linear Transformers with
+  /// the Delta Rule over Sequence Length"). Writing S_t = S_0 + Σ_{j≤t} k_j u_jᵀ inside a chunk
+  /// that starts from S_0 = S_prev, the recurrence S_t = S_{t−1} + β k_t(v_t − S_{t−1}ᵀk_t)ᵀ
+  /// says u_t = β(v_t − S_0ᵀk_t − Σ_{j<t} (k_tᵀk_j) u_j), i.e. for the chunk's rows
+  ///     (I + β·tril(K Kᵀ, −1)) U' = β(V − K S_0),
+  /// a unit lower-triangular system (one forward substitution, c×c against c×dv). Then
+  ///     O = Q S_0 + tril(Q Kᵀ) U'   (diagonal included: o_t reads the state after step t),
+  ///     S_new = S_0 + Kᵀ U'.
+  /// With T = (I + β·tril(K Kᵀ, −1))⁻¹β (the paper's UT transform), U' = T V − (T K) S_0 = U − W S_0:
+  /// the paper forms T, W and U ahead so that all chunks can be prepared in parallel on a GPU;
+  /// here the chunks run in order with S_0 at hand, so the one solve gives U' without the c³/3
+  /// of forming T nor the c²·f of W = T K. A padding key's zero row has no entry in either
+  /// triangle and adds nothing to S or O, as in the recurrence.
+  void prefill_delta(const head_problem& p, scratch_type& ws) const noexcept {
+    if constexpr (is_delta) {
+      const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+      const float beta = update_.beta;
+      matrix_view out = p.out, s = ws.s.view(f, dv);
+      s.setZero();
+      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+        const index_t c = std::min(chunk_, n - c0);
+        prefetch_rows(p.q, c0 + c, chunk_);
+        prefetch_rows(p.k, c0 + c, chunk_);
+        prefetch_rows(p.v, c0 + c, chunk_);
+        prefetch_rows_for_write(out, c0 + c, chunk_);
+        // [φ(K_c); φ(Q_c)] stacked, so that one product gives K Kᵀ and Q Kᵀ, and one K S_0 and Q S_0.
+        matrix_view kq = ws.phi_k.view(2 * c, f), pk = rows(kq, 0, c), pq = rows(kq, c, c);
+        phi_keys(p, c0, pk);
+        phi_queries(p, c0, pq);
+        matrix_view g = ws.a.view(2 * c, c), ks = ws.tmp.view(2 * c, dv), u = ws.num.view(c, dv);
+        g.noalias() = kq * pk.transpose();
+        ks.noalias() = kq * s;
+        u = beta * (p.v.middleRows(c0, c) - ks.topRows(c));
+        auto kk = g.topRows(c);
+        kk.template triangularView<Eigen::StrictlyLower>() *= beta;
+        kk.template triangularView<Eigen::UnitLower>().solveInPlace(u);
+        auto out_c = out.middleRows(c0, c);
+        out_c = ks.bottomRows(c);
+        out_c.noalias() += g.bottomRows(c).template triangularView<Eigen::Lower>() * u;
+        s.noalias() += pk.transpose() * u;
+      }
+    } else {
+      (void)p, (void)ws;
+    }
+  }
+
   static void l2_normalize_rows(matrix_view x) noexcept {
     for (index_t r = 0; r < x.rows(); ++r) {
       const float nrm = x.row(r).norm();
