@@ -143,7 +143,7 @@ struct linear_state {
   index_t key_dim = 0;
 };
 
-/// Scratch of one worker for linear attention (all O(chunk·(f + d + chunk)), see reserve()).
+/// Scratch of one worker for linear attention (O(chunk·(f + dv + chunk)) floats, see reserve()).
 struct linear_scratch {
   scratch_matrix phi_q, phi_k, a, s, num, tmp, decay;
   std::vector<float> z, den, phi_row, gpow;
@@ -166,13 +166,14 @@ class linear_attention {
   static constexpr bool query_splittable = false;
   static constexpr bool is_delta = std::is_same_v<Update, delta_update>;
 
-  /// Rows per chunk of the causal prefill unless given. A chunk costs c² per row (in c×c blocks)
-  /// against f·dv for the carried state; the delta rule has three c² products (K Kᵀ, Q Kᵀ and the
-  /// solve) to the others' two, and at f = dv = 64 its prefill is fastest near c = 16 (1.4x
-  /// faster than at 64 on one core, and its fp32 rounding is 4x smaller; see test_linear.cpp).
-  static constexpr index_t default_chunk = is_delta ? 16 : 64;
+  /// Rows per chunk of the causal prefill unless given. Per row a chunk costs O(c·(f + dv)) in
+  /// its c×c blocks against O(f·dv) for the carried state, and Eigen's products lose little per
+  /// flop from c = 64 down to 16, so short chunks win. At f = dv = 64 on one core the delta rule
+  /// (three c×c products: K Kᵀ, Q Kᵀ and the solve) is fastest near c = 16, 1.4x faster than at
+  /// 64 and with 4x less fp32 rounding (see test_linear.cpp); the others near 32, 1.05-1.15x.
+  static constexpr index_t default_chunk = is_delta ? 16 : 32;
   /// Rows per chunk of the bidirectional form at least: it has no c×c block, and its products
-  /// φ(K_c)ᵀV_c (inner dimension c) are cheaper per row when longer.
+  /// φ(K_c)ᵀV_c (inner dimension c) cost a few % less per row at 256 rows than at 64.
   static constexpr index_t bidirectional_min_chunk = 256;
 
   linear_attention() = default;
@@ -197,7 +198,6 @@ class linear_attention {
     }
     if (chunk < 1) throw_error<config_error>(where, "chunk", "an integer >= 1", std::to_string(chunk));
   }
-
 
   bool causal() const noexcept { return causal_; }
   const FeatureMap& feature_map() const noexcept { return map_; }
