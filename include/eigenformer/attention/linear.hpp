@@ -22,6 +22,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -135,21 +136,25 @@ struct delta_update {
 };
 
 /// Recurrent state of one kv head: S [f, dv] and the normaliser z [f], plus two rows of scratch
-/// (φ(k) [f] and the delta rule's error [dv]) so that appending allocates nothing.
+/// (φ(k) [f] and the delta rule's error [dv]) so that appending allocates nothing. key_dim is the
+/// width d of the keys and queries the state was made for (f = features(d) differs from d for
+/// FAVOR+), so that append and decode know how many floats a key or query row has.
 struct linear_state {
   matrix s;
   vector z;
   vector phi, err;
   index_t length = 0;
+  index_t key_dim = 0;
 };
 
-/// Scratch of one worker for linear attention.
+/// Scratch of one worker for linear attention (O(chunk·(f + dv + chunk)) floats, see reserve()).
 struct linear_scratch {
-  scratch_matrix phi_q, phi_k, a, s, num, tmp;
+  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay;
   std::vector<float> z, den, phi_row, gpow;
   std::size_t bytes() const noexcept {
     return sizeof(float) * (phi_q.capacity() + phi_k.capacity() + a.capacity() + s.capacity() + num.capacity() +
-                            tmp.capacity() + z.capacity() + den.capacity() + phi_row.capacity() + gpow.capacity());
+                            tmp.capacity() + decay.capacity() + z.capacity() + den.capacity() + phi_row.capacity() +
+                            gpow.capacity());
   }
 };
 
@@ -164,13 +169,24 @@ class linear_attention {
   static constexpr bool query_splittable = false;
   static constexpr bool is_delta = std::is_same_v<Update, delta_update>;
 
+  /// Rows per chunk of the causal prefill unless given. Per row a chunk costs O(c·(f + dv)) in
+  /// its c×c blocks against O(f·dv) for the carried state, and Eigen's products lose little per
+  /// flop from c = 64 down to 16, so short chunks win. At f = dv = 64 on one core the delta rule
+  /// (three c×c products: K Kᵀ, Q Kᵀ and the solve) is fastest near c = 16, 1.4x faster than at
+  /// 64 and with 4x less fp32 rounding (see test_linear.cpp); the others near 32, 1.05-1.15x.
+  static constexpr index_t default_chunk = is_delta ? 16 : 32;
+  /// Rows per chunk of the bidirectional form at least: it has no c×c block, and its products
+  /// φ(K_c)ᵀV_c (inner dimension c) cost a few % less per row at 256 rows than at 64.
+  static constexpr index_t bidirectional_min_chunk = 256;
+
   linear_attention() = default;
   /// @param causal   causal (decoder) or bidirectional (encoder) attention
   /// @param normalize divide by φ(q)ᵀz (default: true, except for the delta rule, which has no z)
-  /// @param chunk    rows per chunk of the causal prefill
+  /// @param chunk    rows per chunk of the causal prefill (the bidirectional form uses at least
+  ///                 bidirectional_min_chunk rows)
   /// Throws config_error for a non-causal decayed/delta update, bad γ/β or chunk < 1.
   explicit linear_attention(bool causal, FeatureMap map = {}, Update update = {}, bool normalize = !is_delta,
-                            index_t chunk = 64)
+                            index_t chunk = default_chunk)
       : map_(std::move(map)), update_(update), causal_(causal), normalize_(normalize), chunk_(chunk) {
     const char* where = "attention.linear";
     if (!causal && !std::is_same_v<Update, additive_update>)
@@ -192,110 +208,46 @@ class linear_attention {
   /// Nothing to bind: the feature map and update carry their own parameters.
   void bind(const attention_config&) const noexcept {}
 
-  /// Scratch is O(chunk·(f + d)), independent of the sequence length: φ is computed chunk by
-  /// chunk, so the working set stays in cache.
+  /// Scratch is O(chunk·(f + dv + chunk)), independent of the sequence length: φ is computed
+  /// chunk by chunk, so the working set stays in cache.
   void reserve(scratch_type& ws, index_t d, index_t dv, index_t) const {
     const index_t f = map_.features(d);
-    ws.phi_q.get(chunk_, f);
-    ws.phi_k.get(chunk_, f);
-    ws.a.get(chunk_, chunk_);
     ws.s.get(f, dv);
-    ws.num.get(chunk_, dv);
-    ws.tmp.get(chunk_, std::max(dv, f));
     if (index_t(ws.z.size()) < f) ws.z.resize(std::size_t(f));
     if (index_t(ws.phi_row.size()) < f) ws.phi_row.resize(std::size_t(f));
-    if (index_t(ws.den.size()) < chunk_) ws.den.resize(std::size_t(chunk_));
-    if (index_t(ws.gpow.size()) < chunk_ + 1) ws.gpow.resize(std::size_t(chunk_ + 1));
+    if (!causal_) {
+      const index_t c = bidirectional_chunk();
+      ws.phi_q.get(c, f);
+      ws.phi_k.get(c, f);
+      ws.num.get(c, dv);
+      return;
+    }
+    const index_t c = chunk_;
+    ws.num.get(c, dv);
+    if constexpr (is_delta) {
+      // [φ(K_c); φ(Q_c)] stacked in phi_k, their products with K_cᵀ in a and with S in tmp.
+      ws.phi_k.get(2 * c, f);
+      ws.a.get(2 * c, c);
+      ws.tmp.get(2 * c, dv);
+    } else {
+      ws.phi_q.get(c, f);
+      ws.phi_k.get(c, f);
+      ws.a.get(c, c);
+      if constexpr (std::is_same_v<Update, decay_update>) ws.decay.get(c, c);
+      if (index_t(ws.den.size()) < c) ws.den.resize(std::size_t(c));
+      if (index_t(ws.gpow.size()) < c + 1) ws.gpow.resize(std::size_t(c + 1));
+    }
   }
 
   /// One head of one sequence (positions from 0: p.q_pos0 must be 0 for the causal form).
+  /// q: [n, d], k: [m, d], v: [m, dv] -> out: [n, dv] (causal: m = n).
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
-    const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
-    matrix_view out = p.out;
-    matrix_view s = ws.s.view(f, dv);
-    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
-    s.setZero();
-    z.setZero();
-    // φ of rows [r0, r0 + c) of q or k into the chunk buffer.
-    auto phi_q = [&](index_t r0, index_t c) {
-      matrix_view pq = ws.phi_q.view(c, f);
-      map_.apply(rows(p.q, r0, c), pq, true);
-      if constexpr (is_delta) l2_normalize_rows(pq);
-      return pq;
-    };
-    auto phi_k = [&](index_t r0, index_t c) {
-      matrix_view pk = ws.phi_k.view(c, f);
-      map_.apply(rows(p.k, r0, c), pk, false);
-      if constexpr (is_delta) l2_normalize_rows(pk);
-      if (p.key_valid)
-        for (index_t j = 0; j < c; ++j)
-          if (!p.key_valid[r0 + j]) pk.row(j).setZero();  // a padding key adds nothing to S or z
-      return pk;
-    };
     if (!causal_) {
-      for (index_t c0 = 0; c0 < m; c0 += chunk_) {
-        const index_t c = std::min(chunk_, m - c0);
-        const matrix_view pk = phi_k(c0, c);
-        s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
-        for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
-      }
-      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-        const index_t c = std::min(chunk_, n - c0);
-        const matrix_view pq = phi_q(c0, c);
-        out.middleRows(c0, c).noalias() = pq * s;
-        if (normalize_) normalise(rows(out, c0, c), pq, z);
-      }
-      return;
-    }
-    if constexpr (is_delta) {
-      matrix_view err = ws.tmp.view(1, dv);
-      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-        const index_t c = std::min(chunk_, n - c0);
-        const matrix_view pq = phi_q(c0, c), pk = phi_k(c0, c);
-        for (index_t t = 0; t < c; ++t) {
-          delta_step(s, pk.row(t).data(), p.v.row(c0 + t).data(), err.data());
-          out.row(c0 + t).noalias() = pq.row(t) * s;
-        }
-      }
-      return;
-    }
-    const float gamma = decay();
-    float* gp = ws.gpow.data();  // gp[k] = γ^k
-    gp[0] = 1.0f;
-    for (index_t k = 1; k <= chunk_; ++k) gp[k] = gp[k - 1] * gamma;
-    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-      const index_t c = std::min(chunk_, n - c0);
-      const matrix_view pq = phi_q(c0, c);
-      matrix_view pk = phi_k(c0, c);
-      // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
-      matrix_view a = ws.a.view(c, c);
-      a.noalias() = pq * pk.transpose();
-      for (index_t i = 0; i < c; ++i)
-        for (index_t j = 0; j < c; ++j) a(i, j) = j > i ? 0.0f : a(i, j) * gp[i - j];
-      matrix_view num = ws.num.view(c, dv);
-      num.noalias() = a * p.v.middleRows(c0, c);
-      // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev.
-      matrix_view tmp = ws.tmp.view(c, dv);
-      tmp.noalias() = pq * s;
-      for (index_t i = 0; i < c; ++i) {
-        const float w = gp[i + 1];
-        num.row(i) += w * tmp.row(i);
-        if (normalize_) ws.den[std::size_t(i)] = a.row(i).sum() + w * pq.row(i).dot(z);
-      }
-      out.middleRows(c0, c) = num;
-      if (normalize_)
-        for (index_t i = 0; i < c; ++i) {
-          const float den = ws.den[std::size_t(i)];
-          out.row(c0 + i) *= den != 0.0f ? 1.0f / den : 0.0f;
-        }
-      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
-      if (gamma != 1.0f) {
-        s *= gp[c];
-        z *= gp[c];
-        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
-      }
-      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
-      for (index_t j = 0; j < c; ++j) z += pk.row(j).transpose();
+      prefill_bidirectional(p, ws);
+    } else if constexpr (is_delta) {
+      prefill_delta(p, ws);
+    } else {
+      prefill_causal(p, ws);
     }
   }
 
@@ -305,6 +257,7 @@ class linear_attention {
     st.z = vector::Zero(map_.features(d));
     st.phi = vector::Zero(map_.features(d));
     st.err = vector::Zero(dv);
+    st.key_dim = d;
     return st;
   }
   /// A recurrent state takes any number of tokens.
@@ -314,7 +267,7 @@ class linear_attention {
   /// Folds one key/value into the state (allocation-free).
   void append(state_type& st, const float* k, const float* v) const noexcept {
     const index_t f = st.s.rows(), dv = st.s.cols();
-    feature_row(k, k_dim(st), st.phi.data(), false);
+    feature_row(k, st.key_dim, st.phi.data(), false);
     if constexpr (is_delta) {
       delta_step(matrix_view(st.s.data(), f, dv, Eigen::OuterStride<>(dv)), st.phi.data(), v, st.err.data());
     } else {
@@ -338,7 +291,7 @@ class linear_attention {
 
   void decode(const decode_query& dq, const state_type& st, float* out, scratch_type& ws) const noexcept {
     const index_t f = st.s.rows(), dv = st.s.cols();
-    feature_row(dq.q, k_dim(st), ws.phi_row.data(), true);
+    feature_row(dq.q, st.key_dim, ws.phi_row.data(), true);
     Eigen::Map<const Eigen::RowVectorXf> pq(ws.phi_row.data(), f);
     Eigen::Map<Eigen::RowVectorXf> o(out, dv);
     o.noalias() = pq * st.s;
@@ -353,10 +306,6 @@ class linear_attention {
     if constexpr (std::is_same_v<Update, decay_update>) return update_.gamma;
     return 1.0f;
   }
-  index_t k_dim(const state_type& st) const noexcept {
-    if constexpr (std::is_same_v<FeatureMap, favor_map>) return map_.w.cols();
-    return st.s.rows();  // the other maps keep f = d
-  }
   /// φ of one row (d floats) into out (f floats), L2-normalised for the delta rule.
   void feature_row(const float* x, index_t d, float* out, bool is_query) const noexcept {
     const_matrix_view xv(x, 1, d, Eigen::OuterStride<>(d));
@@ -365,6 +314,143 @@ class linear_attention {
     map_.apply(xv, ov, is_query);
     if constexpr (is_delta) l2_normalize_rows(ov);
   }
+  // φ of rows [r0, r0 + out.rows()) of q or k into @p out; L2-normalised for the delta rule, and
+  // a padding key's row zeroed so that it adds nothing to S or z.
+  void phi_queries(const head_problem& p, index_t r0, matrix_view out) const noexcept {
+    map_.apply(rows(p.q, r0, out.rows()), out, true);
+    if constexpr (is_delta) l2_normalize_rows(out);
+  }
+  void phi_keys(const head_problem& p, index_t r0, matrix_view out) const noexcept {
+    map_.apply(rows(p.k, r0, out.rows()), out, false);
+    if constexpr (is_delta) l2_normalize_rows(out);
+    if (p.key_valid)
+      for (index_t j = 0; j < out.rows(); ++j)
+        if (!p.key_valid[r0 + j]) out.row(j).setZero();
+  }
+  /// Bidirectional: S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
+  void prefill_bidirectional(const head_problem& p, scratch_type& ws) const noexcept {
+    const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+    const index_t bc = bidirectional_chunk();
+    matrix_view out = p.out, s = ws.s.view(f, dv);
+    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
+    s.setZero();
+    z.setZero();
+    for (index_t c0 = 0; c0 < m; c0 += bc) {
+      const index_t c = std::min(bc, m - c0);
+      matrix_view pk = ws.phi_k.view(c, f);
+      phi_keys(p, c0, pk);
+      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
+      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+    }
+    for (index_t c0 = 0; c0 < n; c0 += bc) {
+      const index_t c = std::min(bc, n - c0);
+      matrix_view pq = ws.phi_q.view(c, f), o = ws.num.view(c, dv);
+      phi_queries(p, c0, pq);
+      o.noalias() = pq * s;
+      if (normalize_) normalise(o, pq, z);
+      out.middleRows(c0, c) = o;
+    }
+  }
+
+  /// Causal additive or decayed update, chunk by chunk: within a chunk the masked product
+  /// (φ(Q_c)φ(K_c)ᵀ ∘ Γ)V_c with Γ_ij = γ^(i−j) for j ≤ i, plus γ^(i+1)·φ(q_i)ᵀS_prev from the
+  /// state carried over the chunks before.
+  void prefill_causal(const head_problem& p, scratch_type& ws) const noexcept {
+    const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+    matrix_view out = p.out, s = ws.s.view(f, dv);
+    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
+    s.setZero();
+    z.setZero();
+    const float gamma = decay();
+    float* gp = ws.gpow.data();  // gp[k] = γ^k
+    gp[0] = 1.0f;
+    for (index_t k = 1; k <= chunk_; ++k) gp[k] = gp[k - 1] * gamma;
+    if constexpr (std::is_same_v<Update, decay_update>) {
+      matrix_view g = ws.decay.view(chunk_, chunk_);
+      for (index_t i = 0; i < chunk_; ++i)
+        for (index_t j = 0; j < chunk_; ++j) g(i, j) = j > i ? 0.0f : gp[i - j];
+    }
+    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+      const index_t c = std::min(chunk_, n - c0);
+      matrix_view pq = ws.phi_q.view(c, f), pk = ws.phi_k.view(c, f), o = ws.num.view(c, dv);
+      phi_queries(p, c0, pq);
+      phi_keys(p, c0, pk);
+      const const_matrix_view v_c = rows(p.v, c0, c);
+      // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
+      matrix_view a = ws.a.view(c, c);
+      a.noalias() = pq * pk.transpose();
+      if constexpr (std::is_same_v<Update, decay_update>) {
+        a = a.cwiseProduct(ws.decay.view(chunk_, chunk_).topLeftCorner(c, c));
+      } else {
+        a.template triangularView<Eigen::StrictlyUpper>().setZero();
+      }
+      o.noalias() = a * v_c;
+      // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev (the weight folded into φ(q_i), not needed after).
+      if (gamma != 1.0f)
+        for (index_t i = 0; i < c; ++i) pq.row(i) *= gp[i + 1];
+      o.noalias() += pq * s;
+      if (normalize_) {
+        Eigen::Map<Eigen::VectorXf> den(ws.den.data(), c);
+        den.noalias() = pq * z;
+        den.noalias() += a.rowwise().sum();
+        for (index_t i = 0; i < c; ++i) o.row(i) *= den[i] != 0.0f ? 1.0f / den[i] : 0.0f;
+      }
+      out.middleRows(c0, c) = o;
+      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
+      if (gamma != 1.0f) {
+        s *= gp[c];
+        z *= gp[c];
+        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
+      }
+      s.noalias() += pk.transpose() * v_c;
+      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+    }
+  }
+
+  /// Causal delta rule, chunk-parallel (Yang et al., 2024, "Parallelizing Linear Transformers with
+  /// the Delta Rule over Sequence Length"). Writing S_t = S_0 + Σ_{j≤t} k_j u_jᵀ inside a chunk
+  /// that starts from S_0 = S_prev, the recurrence S_t = S_{t−1} + β k_t(v_t − S_{t−1}ᵀk_t)ᵀ
+  /// says u_t = β(v_t − S_0ᵀk_t − Σ_{j<t} (k_tᵀk_j) u_j), i.e. for the chunk's rows
+  ///     (I + β·tril(K Kᵀ, −1)) U' = β(V − K S_0),
+  /// a unit lower-triangular system (one forward substitution, c×c against c×dv). Then
+  ///     O = Q S_0 + tril(Q Kᵀ) U'   (diagonal included: o_t reads the state after step t),
+  ///     S_new = S_0 + Kᵀ U'.
+  /// With T = (I + β·tril(K Kᵀ, −1))⁻¹β (the paper's UT transform), U' = T V − (T K) S_0 = U − W S_0:
+  /// the paper forms T, W and U ahead so that all chunks can be prepared in parallel on a GPU;
+  /// here the chunks run in order with S_0 at hand, so one solve against β(V − K S_0) gives U'
+  /// without forming T (c³/2) or W = T K (c²·f/2), and K S_0 shares one product with Q S_0
+  /// (1.25x faster than the explicit T, W, U at c = 16 and at 64, 12 heads of 64, one core).
+  /// A padding key's zero row has no entry in either triangle and adds nothing to S or O, as in
+  /// the recurrence.
+  void prefill_delta(const head_problem& p, scratch_type& ws) const noexcept {
+    if constexpr (is_delta) {
+      const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+      const float beta = update_.beta;
+      matrix_view out = p.out, s = ws.s.view(f, dv);
+      s.setZero();
+      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+        const index_t c = std::min(chunk_, n - c0);
+        // [φ(K_c); φ(Q_c)] stacked, so that one product gives K Kᵀ and Q Kᵀ, and one K S_0 and Q S_0.
+        matrix_view kq = ws.phi_k.view(2 * c, f), pk = rows(kq, 0, c), pq = rows(kq, c, c);
+        phi_keys(p, c0, pk);
+        phi_queries(p, c0, pq);
+        matrix_view g = ws.a.view(2 * c, c), ks = ws.tmp.view(2 * c, dv), u = ws.num.view(c, dv);
+        g.noalias() = kq * pk.transpose();
+        ks.noalias() = kq * s;
+        u = beta * (p.v.middleRows(c0, c) - ks.topRows(c));
+        auto kk = g.topRows(c);
+        kk.template triangularView<Eigen::StrictlyLower>() *= beta;
+        kk.template triangularView<Eigen::UnitLower>().solveInPlace(u);
+        auto o = ks.bottomRows(c);  // Q S_0, now O
+        o.noalias() += g.bottomRows(c).template triangularView<Eigen::Lower>() * u;
+        out.middleRows(c0, c) = o;
+        s.noalias() += pk.transpose() * u;
+      }
+    } else {
+      (void)p, (void)ws;
+    }
+  }
+
   static void l2_normalize_rows(matrix_view x) noexcept {
     for (index_t r = 0; r < x.rows(); ++r) {
       const float nrm = x.row(r).norm();
@@ -395,7 +481,9 @@ class linear_attention {
   Update update_{};
   bool causal_ = true;
   bool normalize_ = true;
-  index_t chunk_ = 64;
+  index_t chunk_ = default_chunk;
+
+  index_t bidirectional_chunk() const noexcept { return std::max(chunk_, bidirectional_min_chunk); }
 };
 
 static_assert(decodable_variant<linear_attention<elu_plus_one_map>>);
