@@ -9,7 +9,8 @@
 ///    S_t = S_{t−1} + β·φ(k_t)(v_t − S_{t−1}ᵀφ(k_t))ᵀ, with L2-normalised φ(k), φ(q), no
 ///    denominator);
 ///  - forms: non-causal φ(Q)(φ(K)ᵀV); causal prefill in chunks (intra-chunk masked products plus
-///    the carried state); decode as the O(f·d) recurrent update.
+///    the carried state; for the delta rule one c×c triangular solve per chunk, Yang et al. 2024);
+///    decode as the O(f·d) recurrent update.
 /// The head_problem's scale and ALiBi slope do not apply (FAVOR+ scales by d^(−1/4) itself).
 
 #include <eigenformer/attention/score.hpp>
