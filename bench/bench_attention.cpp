@@ -83,7 +83,9 @@ void prefill(benchmark::State& state, Variant variant, bool quadratic, bool caus
   const int threads = static_cast<int>(state.range(1));
   ef::set_num_threads(threads);
   const inputs& in = inputs_for(n);
-  ef::matrix out(n, width);
+  // Faulted in before timing: a first write to 50 MB of fresh pages (n = 16K) costs more than
+  // the cheapest variants' kernels, and would inflate t(16K) of exactly those.
+  ef::matrix out = ef::matrix::Zero(n, width);
   ea::packed_attention_runner<Variant> runner;
   for (auto _ : state) {
     run_once(runner, variant, in, out);

@@ -9,7 +9,8 @@
 ///    S_t = S_{t−1} + β·φ(k_t)(v_t − S_{t−1}ᵀφ(k_t))ᵀ, with L2-normalised φ(k), φ(q), no
 ///    denominator);
 ///  - forms: non-causal φ(Q)(φ(K)ᵀV); causal prefill in chunks (intra-chunk masked products plus
-///    the carried state); decode as the O(f·d) recurrent update.
+///    the carried state; for the delta rule one c×c triangular solve per chunk, Yang et al. 2024);
+///    decode as the O(f·d) recurrent update.
 /// The head_problem's scale does not apply (FAVOR+ scales by d^(−1/4) itself), and there is no
 /// score modifier: no scores exist.
 
@@ -175,9 +176,10 @@ class linear_attention {
   /// (three c×c products: K Kᵀ, Q Kᵀ and the solve) is fastest near c = 16, 1.4x faster than at
   /// 64 and with 4x less fp32 rounding (see test_linear.cpp); the others near 32, 1.05-1.15x.
   static constexpr index_t default_chunk = is_delta ? 16 : 32;
-  /// Rows per chunk of the bidirectional form at least: it has no c×c block, and its products
-  /// φ(K_c)ᵀV_c (inner dimension c) cost a few % less per row at 256 rows than at 64.
-  static constexpr index_t bidirectional_min_chunk = 256;
+  /// Rows per chunk of the bidirectional form at least: it has no c×c block, so a longer chunk
+  /// costs only scratch; the form measured a little slower at c = 32 than at 64 to 256 (which
+  /// measured alike).
+  static constexpr index_t bidirectional_min_chunk = 128;
 
   linear_attention() = default;
   /// @param causal   causal (decoder) or bidirectional (encoder) attention
@@ -219,7 +221,6 @@ class linear_attention {
       const index_t c = bidirectional_chunk();
       ws.phi_q.get(c, f);
       ws.phi_k.get(c, f);
-      ws.num.get(c, dv);
       return;
     }
     const index_t c = chunk_;
@@ -344,11 +345,10 @@ class linear_attention {
     }
     for (index_t c0 = 0; c0 < n; c0 += bc) {
       const index_t c = std::min(bc, n - c0);
-      matrix_view pq = ws.phi_q.view(c, f), o = ws.num.view(c, dv);
+      matrix_view pq = ws.phi_q.view(c, f);
       phi_queries(p, c0, pq);
-      o.noalias() = pq * s;
-      if (normalize_) normalise(o, pq, z);
-      out.middleRows(c0, c) = o;
+      out.middleRows(c0, c).noalias() = pq * s;
+      if (normalize_) normalise(rows(out, c0, c), pq, z);
     }
   }
 
