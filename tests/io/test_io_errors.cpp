@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/scratch_dir.hpp"
+
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,24 +32,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("eigenformer_ioerr_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name, std::ios::binary) << text; }
-  // name -> other -> name: a symlink loop.
-  void loop(const std::string& name) const {
-    fs::create_symlink(path / (name + ".other"), path / name);
-    fs::create_symlink(path / name, path / (name + ".other"));
-  }
-};
+using eftest::scratch_dir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

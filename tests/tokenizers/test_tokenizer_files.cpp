@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/scratch_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -19,19 +21,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct folder {
-  fs::path path;
-  folder() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("eigenformer_tokfiles_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~folder() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name, std::ios::binary) << text; }
-};
+using folder = eftest::scratch_dir;
 
 // vocab.json with every byte symbol (ids 0..255) plus @p extra tokens.
 std::string byte_vocab(const std::vector<std::string>& extra = {}) {
