@@ -44,12 +44,37 @@
 #define EIGENFORMER_HAS_AVX512_GEMM 0
 #endif
 
+// Large weight buffers are mappings of their own on Linux, except under AddressSanitizer, which
+// checks heap blocks only (a read past a weight buffer must still be caught there).
+#if defined(__SANITIZE_ADDRESS__)
+#define EIGENFORMER_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EIGENFORMER_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__linux__) && !defined(EIGENFORMER_UNDER_ASAN)
+#define EIGENFORMER_WEIGHT_MAPPINGS 1
+#else
+#define EIGENFORMER_WEIGHT_MAPPINGS 0
+#endif
+
 namespace eigenformer::kernels {
 
-/// Frees what `operator new[](bytes, std::align_val_t(align))` gave.
+/// Frees what weight_buffer allocated: a mapping of its own (@p mapped bytes, Linux) or
+/// `operator new[](bytes, std::align_val_t(align))`.
 struct aligned_delete {
   std::size_t align = 64;
-  void operator()(float* p) const noexcept { ::operator delete[](p, std::align_val_t(align)); }
+  std::size_t mapped = 0;
+  void operator()(float* p) const noexcept {
+#if EIGENFORMER_WEIGHT_MAPPINGS
+    if (mapped != 0) {
+      (void)::munmap(p, mapped);
+      return;
+    }
+#endif
+    ::operator delete[](p, std::align_val_t(align));
+  }
 };
 
 /// Uninitialised float storage for weights that are streamed from memory: 64-byte aligned, and
@@ -57,6 +82,9 @@ struct aligned_delete {
 /// `madvise(MADV_HUGEPAGE)`; honoured when THP is "always" or "madvise", Debian's default). A
 /// decode step streams every weight once; with 4 KiB pages that is a TLB miss every 4 KiB, and
 /// the huge pages measured 1.3x the single-thread decode speed of a GPT-2-124M (bench/RESULTS.md).
+/// On Linux such a buffer is a fresh anonymous mapping of its own, advised before its first
+/// touch: heap memory that a freed temporary left behind is already backed by 4 KiB pages, and
+/// which buffers landed on it depended on the loader's order of allocations.
 class weight_buffer {
  public:
   static constexpr std::size_t huge_page = std::size_t(2) << 20;
@@ -66,6 +94,12 @@ class weight_buffer {
     if (n == 0) return;
     const std::size_t bytes = n * sizeof(float);
     const std::size_t align = bytes >= huge_page / 2 ? huge_page : 64;
+#if EIGENFORMER_WEIGHT_MAPPINGS
+    if (align == huge_page) {
+      data_ = map_aligned(bytes);
+      return;
+    }
+#endif
     data_ = std::unique_ptr<float[], aligned_delete>(
         static_cast<float*>(::operator new[](bytes, std::align_val_t(align))), aligned_delete{align});
 #if defined(__linux__)
@@ -77,6 +111,23 @@ class weight_buffer {
   std::size_t size() const noexcept { return size_; }
 
  private:
+#if EIGENFORMER_WEIGHT_MAPPINGS
+  /// @p bytes (rounded up to 4 KiB) at a 2 MiB boundary: map one huge page more, unmap the
+  /// slack on both sides, advise the rest. Throws std::bad_alloc as operator new would.
+  static std::unique_ptr<float[], aligned_delete> map_aligned(std::size_t bytes) {
+    constexpr std::size_t small_page = 4096;
+    const std::size_t len = (bytes + small_page - 1) / small_page * small_page;
+    void* raw = ::mmap(nullptr, len + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) throw std::bad_alloc();
+    const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t start = (base + huge_page - 1) & ~std::uintptr_t(huge_page - 1);
+    if (start > base) (void)::munmap(raw, start - base);
+    const std::uintptr_t end = base + len + huge_page, stop = start + len;
+    if (end > stop) (void)::munmap(reinterpret_cast<void*>(stop), end - stop);
+    (void)::madvise(reinterpret_cast<void*>(start), len, MADV_HUGEPAGE);  // advice only: failure is harmless
+    return std::unique_ptr<float[], aligned_delete>(reinterpret_cast<float*>(start), aligned_delete{huge_page, len});
+  }
+#endif
   std::size_t size_ = 0;
   std::unique_ptr<float[], aligned_delete> data_;
 };
