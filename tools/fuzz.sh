@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
-jobs="${2:-$(nproc)}"
+at_once="${2:-$(nproc)}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz
@@ -21,9 +21,10 @@ run_one() {
   echo "$status" >"build/fuzz/fuzz_$t.status"
 }
 
-echo "=== fuzz: ${#targets[@]} targets, ${secs}s each, $jobs at a time"
+echo "=== fuzz: ${#targets[@]} targets, ${secs}s each, $at_once at a time"
+rm -f build/fuzz/fuzz_*.status  # a status left by an earlier run must not stand in for this one
 for t in "${targets[@]}"; do
-  while [[ $(jobs -rp | wc -l) -ge $jobs ]]; do wait -n || true; done
+  while [[ $(jobs -rp | wc -l) -ge $at_once ]]; do wait -n || true; done
   run_one "$t" &
 done
 wait
