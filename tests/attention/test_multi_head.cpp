@@ -15,7 +15,7 @@ namespace {
 
 // fp32 vs double (see test_score.cpp for the per-head part); the projections add d_model-length
 // dot products (64-128 terms: ~1e-5 relative), so 5e-5 of the magnitude each output is built from.
-constexpr double rel_tol = 5e-5, abs_tol = 1e-6;
+constexpr double mha_rel_tol = 5e-5, mha_abs_tol = 1e-6;
 
 const std::vector<ef::index_t> ragged = {0, 1, 8, 72, 201};  // lengths 1, 7, 64, 129
 
@@ -45,7 +45,7 @@ void check_forward(const std::string& label, const ea::attention_config& cfg, co
   const auto want = mha_reference(cfg, w, x.cast<double>(), loff, opts);
   std::vector<float> got(out.data(), out.data() + out.size());
   std::vector<double> wv(want.out.data(), want.out.data() + want.out.size());
-  require_close(label, got, wv, [&](std::size_t i) { return rel_tol * want.mag.data()[i] + abs_tol; });
+  require_close(label, got, wv, [&](std::size_t i) { return mha_rel_tol * want.mag.data()[i] + mha_abs_tol; });
 }
 
 ref_options causal_options(long, long) {

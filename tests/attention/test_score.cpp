@@ -14,7 +14,7 @@ namespace {
 // 64 · 6e-8 ≈ 4e-6 of |score| ≤ ~10), which exp turns into that much relative error in each
 // weight; the weighted sum adds m·eps. 2e-5 of the magnitude |P|·|V| each output is built from
 // covers both with a 2-4x margin, plus 1e-6 absolute for outputs that cancel to ~0.
-constexpr double rel_tol = 2e-5, abs_tol = 1e-6;
+constexpr double head_rel_tol = 2e-5, head_abs_tol = 1e-6;
 
 struct problem {
   ef::matrix q, k, v, out;
@@ -62,7 +62,7 @@ void check_variant(const std::string& label, const Normalizer& norm, const Layou
                              (alibi != 0 ? " alibi" : "") + (padding ? " padded" : "") + " tiles " +
                              std::to_string(tiles.query) + "x" + std::to_string(tiles.key) +
                              (packed ? " packed keys" : "");
-    require_close(full, got, w, [&](std::size_t i) { return rel_tol * mag.data()[i] + abs_tol; });
+    require_close(full, got, w, [&](std::size_t i) { return head_rel_tol * mag.data()[i] + head_abs_tol; });
   }
 }
 

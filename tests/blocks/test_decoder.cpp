@@ -16,7 +16,7 @@ using namespace eftest;
 namespace {
 
 template <class Attention, class Ffn, class Norm>
-using block = ef::blocks::decoder_block<Attention, ef::blocks::no_cross_attention, Ffn, Norm, ef::blocks::pre_norm>;
+using pre_norm_decoder = ef::blocks::decoder_block<Attention, ef::blocks::no_cross_attention, Ffn, Norm, ef::blocks::pre_norm>;
 
 template <class Stack>
 void check_incremental(const std::string& label, Stack& stack, ef::index_t d) {
@@ -64,7 +64,7 @@ void check_incremental(const std::string& label, Stack& stack, ef::index_t d) {
 TEST_CASE("decoder stack: prefill + step equals forward over whole sequences", "[blocks][decoder]") {
   const ef::index_t d = 64;
   {  // LLaMA-style
-    using blk = block<ea::causal_softmax_attention, ef::ffn::swiglu, ef::ops::rms_norm>;
+    using blk = pre_norm_decoder<ea::causal_softmax_attention, ef::ffn::swiglu, ef::ops::rms_norm>;
     ea::attention_config cfg{.d_model = d, .num_heads = 4, .num_kv_heads = 2, .qkv_bias = false, .out_bias = false,
                              .position = ea::positional::rope, .max_positions = 64};
     std::vector<blk> layers;
@@ -76,7 +76,7 @@ TEST_CASE("decoder stack: prefill + step equals forward over whole sequences", "
     check_incremental("llama-style decoder", llama, d);
   }
   {  // GPT-style with a sliding window in the second half of the sequence's life
-    using blk = block<ea::sliding_window_attention, ef::ffn::dense_ffn<ef::ops::gelu_tanh>, ef::ops::layer_norm>;
+    using blk = pre_norm_decoder<ea::sliding_window_attention, ef::ffn::dense_ffn<ef::ops::gelu_tanh>, ef::ops::layer_norm>;
     ea::attention_config cfg{.d_model = d, .num_heads = 2, .max_positions = 64};
     std::vector<blk> layers;
     for (unsigned i = 0; i < 2; ++i)
@@ -90,7 +90,7 @@ TEST_CASE("decoder stack: prefill + step equals forward over whole sequences", "
 }
 
 TEST_CASE("decoder stack: bad input is rejected", "[blocks][decoder][errors]") {
-  using blk = block<ea::causal_softmax_attention, ef::ffn::swiglu, ef::ops::rms_norm>;
+  using blk = pre_norm_decoder<ea::causal_softmax_attention, ef::ffn::swiglu, ef::ops::rms_norm>;
   ea::attention_config cfg{.d_model = 32, .num_heads = 2};
   std::vector<blk> layers;
   layers.emplace_back(ea::multi_head_attention<ea::causal_softmax_attention>(cfg, ea::attention_weights::random(cfg)),

@@ -21,12 +21,12 @@ using namespace eftest;
 namespace {
 
 template <class Act, class Placement>
-using block = ef::blocks::encoder_block<ea::softmax_attention, ef::ffn::dense_ffn<Act>, ef::ops::layer_norm, Placement>;
+using torch_encoder_block = ef::blocks::encoder_block<ea::softmax_attention, ef::ffn::dense_ffn<Act>, ef::ops::layer_norm, Placement>;
 
 template <class Act, class Placement>
-block<Act, Placement> make_block(const nlohmann::json& w, ef::index_t d, ef::index_t heads, ef::index_t ff, float eps) {
+torch_encoder_block<Act, Placement> make_block(const nlohmann::json& w, ef::index_t d, ef::index_t heads, ef::index_t ff, float eps) {
   ea::attention_config cfg{.d_model = d, .num_heads = heads};
-  return block<Act, Placement>(ea::multi_head_attention<ea::softmax_attention>(cfg, pytorch_attention(w, d)),
+  return torch_encoder_block<Act, Placement>(ea::multi_head_attention<ea::softmax_attention>(cfg, pytorch_attention(w, d)),
                                pytorch_ffn<Act>(w, d, ff), pytorch_norm(w, "norm1", eps), pytorch_norm(w, "norm2", eps));
 }
 
@@ -37,12 +37,12 @@ std::vector<float> run_case(const nlohmann::json& fx, const nlohmann::json& c) {
   std::vector<ef::index_t> offsets = {0};
   for (ef::index_t len : fx["lengths"].get<std::vector<ef::index_t>>()) offsets.push_back(offsets.back() + len);
   const ef::matrix x = fixture_matrix(fx["x"], offsets.back(), d);
-  std::vector<block<Act, Placement>> layers;
+  std::vector<torch_encoder_block<Act, Placement>> layers;
   for (const auto& w : c["layers"]) layers.push_back(make_block<Act, Placement>(w, d, heads, ff, eps));
   std::optional<ef::ops::layer_norm> final_norm;
   if (!c["final_norm"].is_null())
     final_norm = ef::ops::layer_norm(fixture_vector(c["final_norm"]["weight"]), fixture_vector(c["final_norm"]["bias"]), eps);
-  ef::models::encoder<block<Act, Placement>, ef::ops::layer_norm> enc(std::move(layers), final_norm);
+  ef::models::encoder<torch_encoder_block<Act, Placement>, ef::ops::layer_norm> enc(std::move(layers), final_norm);
   ef::matrix out(x.rows(), d);
   enc.forward(ef::view(x), offsets, ef::view(out));
   return std::vector<float>(out.data(), out.data() + out.size());

@@ -18,6 +18,9 @@ namespace eb = eigenformer::blocks;
 namespace ef = eigenformer;
 using namespace eftest;
 
+// The tests build in unity groups (tests/CMakeLists.txt): this file's helpers share names with
+// test_stacks.cpp's, so its whole body is a namespace of its own.
+namespace matformer_stacks_test {
 namespace {
 
 constexpr ef::index_t d = 32, hidden = 64, width = 24;
@@ -120,3 +123,5 @@ TEST_CASE("MatFormer width through the encoder-decoder stack", "[blocks][stacks]
   require_same("encoder-decoder at width 24 vs its stacks", flat(got), flat(want));
   CHECK(max_diff(got, full) > 1e-3);
 }
+
+}  // namespace matformer_stacks_test

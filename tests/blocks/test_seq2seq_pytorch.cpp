@@ -16,27 +16,27 @@ using namespace eftest;
 
 namespace {
 
-using ffn_t = ef::ffn::dense_ffn<ef::ops::relu>;
-using enc_block = ef::blocks::encoder_block<ea::softmax_attention, ffn_t, ef::ops::layer_norm, ef::blocks::post_norm>;
-using dec_block = ef::blocks::decoder_block<ea::causal_softmax_attention, ea::softmax_attention, ffn_t, ef::ops::layer_norm,
+using torch_ffn = ef::ffn::dense_ffn<ef::ops::relu>;
+using torch_encoder_layer = ef::blocks::encoder_block<ea::softmax_attention, torch_ffn, ef::ops::layer_norm, ef::blocks::post_norm>;
+using torch_decoder_layer = ef::blocks::decoder_block<ea::causal_softmax_attention, ea::softmax_attention, torch_ffn, ef::ops::layer_norm,
                                             ef::blocks::post_norm>;
-using model_t = ef::models::encoder_decoder<enc_block, dec_block, ef::ops::layer_norm>;
+using torch_transformer = ef::models::encoder_decoder<torch_encoder_layer, torch_decoder_layer, ef::ops::layer_norm>;
 
-model_t load(const nlohmann::json& fx) {
+torch_transformer load(const nlohmann::json& fx) {
   const ef::index_t d = fx["d_model"], heads = fx["heads"], ff = fx["ffn"];
   const float eps = fx["eps"];
   ea::attention_config cfg{.d_model = d, .num_heads = heads};
-  std::vector<enc_block> enc;
+  std::vector<torch_encoder_layer> enc;
   for (const auto& w : fx["encoder"])
     enc.emplace_back(ea::multi_head_attention<ea::softmax_attention>(cfg, pytorch_attention(w["self_attn"], d)),
                      pytorch_ffn<ef::ops::relu>(w, d, ff), pytorch_norm(w, "norm1", eps), pytorch_norm(w, "norm2", eps));
-  std::vector<dec_block> dec;
+  std::vector<torch_decoder_layer> dec;
   for (const auto& w : fx["decoder"])
     dec.emplace_back(ea::multi_head_attention<ea::causal_softmax_attention>(cfg, pytorch_attention(w["self_attn"], d)),
                      ea::multi_head_attention<ea::softmax_attention>(cfg, pytorch_attention(w["cross_attn"], d)),
                      pytorch_ffn<ef::ops::relu>(w, d, ff), pytorch_norm(w, "norm1", eps), pytorch_norm(w, "norm2", eps),
                      pytorch_norm(w, "norm3", eps));
-  return model_t(ef::models::encoder<enc_block, ef::ops::layer_norm>(std::move(enc), pytorch_norm(fx["encoder_norm"], "", eps)),
+  return torch_transformer(ef::models::encoder<torch_encoder_layer, ef::ops::layer_norm>(std::move(enc), pytorch_norm(fx["encoder_norm"], "", eps)),
                  std::move(dec), pytorch_norm(fx["decoder_norm"], "", eps));
 }
 
@@ -50,7 +50,7 @@ std::vector<ef::index_t> offsets_of(const nlohmann::json& lengths) {
 
 TEST_CASE("encoder-decoder stack matches PyTorch nn.Transformer, and decodes token by token", "[blocks][pytorch][seq2seq]") {
   const auto fx = load_fixture("seq2seq_pytorch.json");
-  model_t model = load(fx);
+  torch_transformer model = load(fx);
   const ef::index_t d = fx["d_model"];
   const auto so = offsets_of(fx["src_lengths"]), to = offsets_of(fx["tgt_lengths"]);
   const ef::matrix src = fixture_matrix(fx["src"], so.back(), d), tgt = fixture_matrix(fx["tgt"], to.back(), d);

@@ -20,11 +20,7 @@ namespace eg = eigenformer::generation;
 
 namespace {
 
-std::filesystem::path model_dir(const std::string& name) {
-  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
-  REQUIRE(dir != nullptr);
-  return std::filesystem::path(dir) / "models" / name;
-}
+using eftest::model_dir;
 
 // Logits whose softmax is exactly {0.5, 0.3, 0.15, 0.05} (up to rounding).
 std::vector<float> crafted() { return {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)}; }

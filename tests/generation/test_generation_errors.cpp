@@ -4,6 +4,8 @@
 #include <eigenformer/generation/generate.hpp>
 #include <eigenformer/models/gpt2.hpp>
 
+#include "../support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -16,11 +18,7 @@ namespace eg = eigenformer::generation;
 using Catch::Matchers::Contains;
 
 namespace {
-std::filesystem::path model_dir(const std::string& name) {
-  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
-  REQUIRE(dir != nullptr);
-  return std::filesystem::path(dir) / "models" / name;
-}
+using eftest::model_dir;
 }  // namespace
 
 TEST_CASE("non-finite logits stop greedy, sampling and beam search with the step named", "[generation][errors]") {

@@ -8,6 +8,8 @@
 #include <eigenformer/models/gpt2.hpp>
 #include <eigenformer/models/llama.hpp>
 
+#include "../support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -23,11 +25,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-fs::path model_dir(const std::string& name) {
-  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
-  REQUIRE(dir != nullptr);
-  return fs::path(dir) / "models" / name;
-}
+using eftest::model_dir;
 
 // A copy of fixture @p name whose config.json @p edit changes.
 struct edited_model {

@@ -19,11 +19,7 @@ using namespace eftest;
 
 namespace {
 
-std::filesystem::path model_dir(const std::string& name) {
-  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
-  REQUIRE(dir != nullptr);
-  return std::filesystem::path(dir) / "models" / name;
-}
+using eftest::model_dir;
 
 std::vector<float> flat(const ef::matrix& m) { return std::vector<float>(m.data(), m.data() + m.size()); }
 

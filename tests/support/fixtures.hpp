@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -25,6 +26,13 @@ inline nlohmann::json load_fixture(const std::string& name) {
   INFO("fixture " << dir << "/" << name);
   REQUIRE(in.good());
   return nlohmann::json::parse(in);
+}
+/// tests/data/models/<name>: the committed model folders (see tests/data/models/README.md).
+inline std::filesystem::path model_dir(const std::string& name) {
+  const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
+  INFO("set EIGENFORMER_TEST_DATA_DIR to the repository's tests/data (ctest does)");
+  REQUIRE(dir != nullptr);
+  return std::filesystem::path(dir) / "models" / name;
 }
 inline eigenformer::matrix fixture_matrix(const nlohmann::json& j, eigenformer::index_t rows, eigenformer::index_t cols) {
   const auto v = j.get<std::vector<float>>();
