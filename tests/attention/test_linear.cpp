@@ -3,6 +3,7 @@
 #include <eigenformer/attention/linear.hpp>
 #include <eigenformer/attention/linformer.hpp>
 #include <eigenformer/attention/multi_head.hpp>
+#include <eigenformer/attention/runner.hpp>
 #include <eigenformer/attention/score.hpp>
 
 #include "../support/check.hpp"
@@ -130,6 +131,60 @@ TEST_CASE("linear attention: decayed (retention) and delta-rule updates", "[atte
                nullptr, true, false, 0.97, false, 0);
   using delta = ea::linear_attention<ea::elu_plus_one_map, ea::delta_update>;
   check_linear("delta rule", delta(true, {}, ea::delta_update{0.7f}), fmap::elu, nullptr, true, false, 1.0, true, 0.7);
+}
+
+namespace {
+
+// The packed runner gives linear attention a group of heads at a time (prefill_heads: chunk-outer,
+// head-inner, one state per head). Same arithmetic in the same order per head as prefill() of
+// that head alone, so the outputs must be identical, bit for bit: one sequence (the runner splits
+// the heads into a group per worker) and two (one group per sequence), grouped-query heads, and
+// padding keys.
+template <class Variant>
+void check_head_groups(const std::string& label, const Variant& variant) {
+  const ef::index_t d = 16, heads = 4, kv_heads = 2;
+  for (const std::vector<ef::index_t>& offsets : {std::vector<ef::index_t>{0, 45}, std::vector<ef::index_t>{0, 7, 44}}) {
+    const ef::index_t tokens = offsets.back();
+    std::srand(unsigned(tokens));
+    const ef::matrix q = ef::matrix::Random(tokens, heads * d), k = ef::matrix::Random(tokens, kv_heads * d),
+                     v = ef::matrix::Random(tokens, kv_heads * d);
+    std::vector<std::uint8_t> valid(std::size_t(tokens), 1);
+    valid[3] = valid[20] = 0;
+    ef::matrix got(tokens, heads * d), want(tokens, heads * d);
+    ea::packed_attention_runner<Variant> runner;
+    runner.run(variant, ef::view(q), ef::view(k), ef::view(v), offsets, ef::view(got), heads, kv_heads, 1.0f, valid);
+    ea::linear_scratch ws;
+    variant.reserve(ws, d, d, tokens);
+    for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+      const ef::index_t o = offsets[s], len = offsets[s + 1] - o;
+      for (ef::index_t h = 0; h < heads; ++h) {
+        const ef::index_t kvh = h / (heads / kv_heads);
+        ea::head_problem p{ef::rows(ef::columns(ef::view(q), h * d, d), o, len),
+                           ef::rows(ef::columns(ef::view(k), kvh * d, d), o, len),
+                           ef::rows(ef::columns(ef::view(v), kvh * d, d), o, len),
+                           ef::rows(ef::columns(ef::view(want), h * d, d), o, len),
+                           0, 1.0f, valid.data() + o, h};
+        variant.prefill(p, ws);
+      }
+    }
+    require_same(label + ", " + std::to_string(offsets.size() - 1) + " sequence(s)",
+                 std::vector<float>(got.data(), got.data() + got.size()),
+                 std::vector<float>(want.data(), want.data() + want.size()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("linear attention: the runner's head-batched prefill equals per-head prefill exactly", "[attention][linear]") {
+  check_head_groups("elu+1 bidirectional", ea::linear_attention<ea::elu_plus_one_map>(false));
+  check_head_groups("elu+1 causal, chunk 5", ea::linear_attention<ea::elu_plus_one_map>(true, {}, {}, true, 5));
+  check_head_groups("favor+ causal", ea::linear_attention<ea::favor_map>(true, ea::favor_map::random(24, 16, 7)));
+  check_head_groups("retention, chunk 8",
+                    ea::linear_attention<ea::identity_map, ea::decay_update>(true, {}, {0.9f}, false, 8));
+  check_head_groups("delta rule, chunk 4",
+                    ea::linear_attention<ea::elu_plus_one_map, ea::delta_update>(true, {}, {0.5f}, false, 4));
+  static_assert(ea::head_batched_variant<ea::linear_attention<ea::elu_plus_one_map, ea::delta_update>>);
+  static_assert(!ea::head_batched_variant<ea::softmax_attention>);
 }
 
 TEST_CASE("delta rule: the chunk-parallel prefill equals the token-by-token recurrence", "[attention][linear]") {

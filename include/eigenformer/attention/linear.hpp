@@ -149,13 +149,15 @@ struct linear_state {
 };
 
 /// Scratch of one worker for linear attention (O(chunk·(f + dv + chunk)) floats, see reserve()).
+/// The head-batched prefill keeps one (S, z) per head of its group in heads_s [heads·f, dv] and
+/// heads_z [heads·f].
 struct linear_scratch {
-  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay;
-  std::vector<float> z, den, phi_row, gpow;
+  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay, heads_s;
+  std::vector<float> z, den, phi_row, gpow, heads_z;
   std::size_t bytes() const noexcept {
     return sizeof(float) * (phi_q.capacity() + phi_k.capacity() + a.capacity() + s.capacity() + num.capacity() +
-                            tmp.capacity() + decay.capacity() + z.capacity() + den.capacity() + phi_row.capacity() +
-                            gpow.capacity());
+                            tmp.capacity() + decay.capacity() + heads_s.capacity() + z.capacity() + den.capacity() +
+                            phi_row.capacity() + gpow.capacity() + heads_z.capacity());
   }
 };
 
@@ -243,13 +245,29 @@ class linear_attention {
   /// One head of one sequence (positions from 0: p.q_pos0 must be 0 for the causal form).
   /// q: [n, d], k: [m, d], v: [m, dv] -> out: [n, dv] (causal: m = n).
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
-    if (!causal_) {
-      prefill_bidirectional(p, ws);
-    } else if constexpr (is_delta) {
-      prefill_delta(p, ws);
-    } else {
-      prefill_causal(p, ws);
-    }
+    const index_t f = map_.features(p.q.cols()), dv = p.v.cols();
+    run_chunks(
+        1, [&](index_t) { return p; }, [&](index_t) { return head_state{ws.s.view(f, dv), ws.z.data()}; }, ws);
+  }
+
+  /// Scratch for prefill_heads over @p heads heads: reserve()'s plus one (S, z) per head.
+  void reserve_heads(scratch_type& ws, index_t heads, index_t d, index_t dv) const {
+    reserve(ws, d, dv, 0);
+    const index_t f = map_.features(d);
+    ws.heads_s.get(heads * f, dv);
+    if (index_t(ws.heads_z.size()) < heads * f) ws.heads_z.resize(std::size_t(heads * f));
+  }
+
+  /// A group of heads of one sequence, chunk-outer and head-inner: each chunk's rows are read
+  /// once, whole (heads · 256 B of a row at head_dim 64), where one head after the other reads
+  /// 256 B of each of the rows, 3 KiB apart at 12 heads, which at n = 16K (50 MB per matrix, past
+  /// L3) defeats the hardware prefetcher. Same arithmetic as prefill(), head by head.
+  void prefill_heads(const head_group_problem& hp, scratch_type& ws) const noexcept {
+    const index_t f = map_.features(hp.head_dim), dv = hp.value_dim;
+    run_chunks(
+        hp.heads, [&](index_t i) { return hp.head(i); },
+        [&](index_t i) { return head_state{rows(ws.heads_s.view(hp.heads * f, dv), i * f, f), ws.heads_z.data() + i * f}; },
+        ws);
   }
 
   state_type make_state(index_t, index_t d, index_t dv) const {
@@ -328,39 +346,91 @@ class linear_attention {
       for (index_t j = 0; j < out.rows(); ++j)
         if (!p.key_valid[r0 + j]) out.row(j).setZero();
   }
-  /// Bidirectional: S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
-  void prefill_bidirectional(const head_problem& p, scratch_type& ws) const noexcept {
-    const index_t n = p.q.rows(), m = p.k.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
-    const index_t bc = bidirectional_chunk();
-    matrix_view out = p.out, s = ws.s.view(f, dv);
-    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
-    s.setZero();
-    z.setZero();
-    for (index_t c0 = 0; c0 < m; c0 += bc) {
-      const index_t c = std::min(bc, m - c0);
-      matrix_view pk = ws.phi_k.view(c, f);
-      phi_keys(p, c0, pk);
-      s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
-      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+  /// One head's carried state: S [f, dv] and z [f].
+  struct head_state {
+    matrix_view s;
+    float* z;
+  };
+
+  /// Every chunk of every head of a group, chunk-outer: head_of(i) is head i's problem and
+  /// state_of(i) its state. The heads share the chunk scratch; each carries its own state.
+  template <class HeadOf, class StateOf>
+  void run_chunks(index_t heads, const HeadOf& head_of, const StateOf& state_of, scratch_type& ws) const noexcept {
+    const head_problem first = head_of(0);
+    const index_t n = first.q.rows(), m = first.k.rows(), f = map_.features(first.q.cols());
+    for (index_t i = 0; i < heads; ++i) {
+      head_state st = state_of(i);
+      st.s.setZero();
+      std::fill(st.z, st.z + f, 0.0f);
     }
-    for (index_t c0 = 0; c0 < n; c0 += bc) {
-      const index_t c = std::min(bc, n - c0);
-      matrix_view pq = ws.phi_q.view(c, f);
-      phi_queries(p, c0, pq);
-      out.middleRows(c0, c).noalias() = pq * s;
-      if (normalize_) normalise(rows(out, c0, c), pq, z);
+    const head_problem last = head_of(heads - 1);
+    if (!causal_) {
+      // S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
+      const index_t bc = bidirectional_chunk();
+      for (index_t c0 = 0; c0 < m; c0 += bc) {
+        prefetch_rows(first.k, last.k, c0 + bc, bc);
+        prefetch_rows(first.v, last.v, c0 + bc, bc);
+        for (index_t i = 0; i < heads; ++i) keys_chunk(head_of(i), c0, std::min(bc, m - c0), state_of(i), ws);
+      }
+      for (index_t c0 = 0; c0 < n; c0 += bc) {
+        prefetch_rows(first.q, last.q, c0 + bc, bc);
+        for (index_t i = 0; i < heads; ++i) queries_chunk(head_of(i), c0, std::min(bc, n - c0), state_of(i), ws);
+      }
+      return;
+    }
+    if constexpr (!is_delta) prepare_causal(ws);
+    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+      prefetch_rows(first.q, last.q, c0 + chunk_, chunk_);
+      prefetch_rows(first.k, last.k, c0 + chunk_, chunk_);
+      prefetch_rows(first.v, last.v, c0 + chunk_, chunk_);
+      const index_t c = std::min(chunk_, n - c0);
+      for (index_t i = 0; i < heads; ++i) {
+        if constexpr (is_delta) {
+          delta_chunk(head_of(i), c0, c, state_of(i).s, ws);
+        } else {
+          causal_chunk(head_of(i), c0, c, state_of(i), ws);
+        }
+      }
     }
   }
 
-  /// Causal additive or decayed update, chunk by chunk: within a chunk the masked product
-  /// (φ(Q_c)φ(K_c)ᵀ ∘ Γ)V_c with Γ_ij = γ^(i−j) for j ≤ i, plus γ^(i+1)·φ(q_i)ᵀS_prev from the
-  /// state carried over the chunks before.
-  void prefill_causal(const head_problem& p, scratch_type& ws) const noexcept {
-    const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
-    matrix_view out = p.out, s = ws.s.view(f, dv);
-    Eigen::Map<Eigen::VectorXf> z(ws.z.data(), f);
-    s.setZero();
-    z.setZero();
+  /// Asks for rows [r0, r0 + c) of the group's columns of a matrix (from head 0's first column to
+  /// the last head's last) while the current chunk computes.
+  static void prefetch_rows(const const_matrix_view& first, const const_matrix_view& last, index_t r0,
+                            index_t c) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    const index_t r1 = std::min(r0 + c, first.rows());
+    for (index_t r = r0; r < r1; ++r) {
+      const char* b = reinterpret_cast<const char*>(first.row(r).data());
+      const char* e = reinterpret_cast<const char*>(last.row(r).data() + last.cols());
+      for (; b < e; b += 64) __builtin_prefetch(b, 0, 3);
+    }
+#else
+    (void)first, (void)last, (void)r0, (void)c;
+#endif
+  }
+
+  /// Bidirectional, keys [c0, c0 + c): S += φ(K_c)ᵀV_c, z += φ(K_c)ᵀ1.
+  void keys_chunk(const head_problem& p, index_t c0, index_t c, const head_state& st, scratch_type& ws) const noexcept {
+    const index_t f = st.s.rows();
+    matrix_view pk = ws.phi_k.view(c, f);
+    phi_keys(p, c0, pk);
+    matrix_view s = st.s;
+    s.noalias() += pk.transpose() * p.v.middleRows(c0, c);
+    if (normalize_) Eigen::Map<Eigen::VectorXf>(st.z, f).noalias() += pk.colwise().sum().transpose();
+  }
+  /// Bidirectional, queries [c0, c0 + c): out = φ(Q_c)S (/ φ(Q_c)z).
+  void queries_chunk(const head_problem& p, index_t c0, index_t c, const head_state& st,
+                     scratch_type& ws) const noexcept {
+    const index_t f = st.s.rows();
+    matrix_view pq = ws.phi_q.view(c, f), out = p.out;
+    phi_queries(p, c0, pq);
+    out.middleRows(c0, c).noalias() = pq * st.s;
+    if (normalize_) normalise(rows(out, c0, c), pq, st.z);
+  }
+
+  /// γ^k for k ≤ chunk and the chunk's decay mask Γ_ij = γ^(i−j) (j ≤ i), once per prefill.
+  void prepare_causal(scratch_type& ws) const noexcept {
     const float gamma = decay();
     float* gp = ws.gpow.data();  // gp[k] = γ^k
     gp[0] = 1.0f;
@@ -370,44 +440,52 @@ class linear_attention {
       for (index_t i = 0; i < chunk_; ++i)
         for (index_t j = 0; j < chunk_; ++j) g(i, j) = j > i ? 0.0f : gp[i - j];
     }
-    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-      const index_t c = std::min(chunk_, n - c0);
-      matrix_view pq = ws.phi_q.view(c, f), pk = ws.phi_k.view(c, f), o = ws.num.view(c, dv);
-      phi_queries(p, c0, pq);
-      phi_keys(p, c0, pk);
-      const const_matrix_view v_c = rows(p.v, c0, c);
-      // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
-      matrix_view a = ws.a.view(c, c);
-      a.noalias() = pq * pk.transpose();
-      if constexpr (std::is_same_v<Update, decay_update>) {
-        a = a.cwiseProduct(ws.decay.view(chunk_, chunk_).topLeftCorner(c, c));
-      } else {
-        a.template triangularView<Eigen::StrictlyUpper>().setZero();
-      }
-      o.noalias() = a * v_c;
-      // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev (the weight folded into φ(q_i), not needed after).
-      if (gamma != 1.0f)
-        for (index_t i = 0; i < c; ++i) pq.row(i) *= gp[i + 1];
-      o.noalias() += pq * s;
-      if (normalize_) {
-        Eigen::Map<Eigen::VectorXf> den(ws.den.data(), c);
-        den.noalias() = pq * z;
-        den.noalias() += a.rowwise().sum();
-        for (index_t i = 0; i < c; ++i) o.row(i) *= den[i] != 0.0f ? 1.0f / den[i] : 0.0f;
-      }
-      out.middleRows(c0, c) = o;
-      // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
-      if (gamma != 1.0f) {
-        s *= gp[c];
-        z *= gp[c];
-        for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
-      }
-      s.noalias() += pk.transpose() * v_c;
-      if (normalize_) z.noalias() += pk.colwise().sum().transpose();
-    }
   }
 
-  /// Causal delta rule, chunk-parallel (Yang et al., 2024, "Parallelizing Linear Transformers with
+  /// Causal additive or decayed update, rows [c0, c0 + c): the masked product
+  /// (φ(Q_c)φ(K_c)ᵀ ∘ Γ)V_c with Γ_ij = γ^(i−j) for j ≤ i, plus γ^(i+1)·φ(q_i)ᵀS_prev from the
+  /// state carried over the chunks before; then the state moves past the chunk.
+  void causal_chunk(const head_problem& p, index_t c0, index_t c, const head_state& st,
+                    scratch_type& ws) const noexcept {
+    const index_t f = st.s.rows(), dv = st.s.cols();
+    matrix_view out = p.out, s = st.s;
+    Eigen::Map<Eigen::VectorXf> z(st.z, f);
+    const float gamma = decay();
+    const float* gp = ws.gpow.data();
+    matrix_view pq = ws.phi_q.view(c, f), pk = ws.phi_k.view(c, f), o = ws.num.view(c, dv);
+    phi_queries(p, c0, pq);
+    phi_keys(p, c0, pk);
+    const const_matrix_view v_c = rows(p.v, c0, c);
+    // Intra-chunk: A = φ(Q_c)φ(K_c)ᵀ, lower triangle, weighted γ^(i−j).
+    matrix_view a = ws.a.view(c, c);
+    a.noalias() = pq * pk.transpose();
+    if constexpr (std::is_same_v<Update, decay_update>) {
+      a = a.cwiseProduct(ws.decay.view(chunk_, chunk_).topLeftCorner(c, c));
+    } else {
+      a.template triangularView<Eigen::StrictlyUpper>().setZero();
+    }
+    o.noalias() = a * v_c;
+    // Inter-chunk: γ^(i+1)·φ(q_i)ᵀ S_prev (the weight folded into φ(q_i), not needed after).
+    if (gamma != 1.0f)
+      for (index_t i = 0; i < c; ++i) pq.row(i) *= gp[i + 1];
+    o.noalias() += pq * s;
+    if (normalize_) {
+      Eigen::Map<Eigen::VectorXf> den(ws.den.data(), c);
+      den.noalias() = pq * z;
+      den.noalias() += a.rowwise().sum();
+      for (index_t i = 0; i < c; ++i) o.row(i) *= den[i] != 0.0f ? 1.0f / den[i] : 0.0f;
+    }
+    out.middleRows(c0, c) = o;
+    // Carry: S = γ^c·S + Σ_j γ^(c−1−j)·φ(k_j)v_jᵀ (and z likewise), as one product.
+    if (gamma != 1.0f) {
+      s *= gp[c];
+      z *= gp[c];
+      for (index_t j = 0; j < c; ++j) pk.row(j) *= gp[c - 1 - j];
+    }
+    s.noalias() += pk.transpose() * v_c;
+    if (normalize_) z.noalias() += pk.colwise().sum().transpose();
+  }
+  /// Causal delta rule, chunk-parallel, rows [c0, c0 + c) (Yang et al., 2024, "Parallelizing Linear Transformers with
   /// the Delta Rule over Sequence Length"). Writing S_t = S_0 + Σ_{j≤t} k_j u_jᵀ inside a chunk
   /// that starts from S_0 = S_prev, the recurrence S_t = S_{t−1} + β k_t(v_t − S_{t−1}ᵀk_t)ᵀ
   /// says u_t = β(v_t − S_0ᵀk_t − Σ_{j<t} (k_tᵀk_j) u_j), i.e. for the chunk's rows
@@ -422,32 +500,28 @@ class linear_attention {
   /// (1.25x faster than the explicit T, W, U at c = 16 and at 64, 12 heads of 64, one core).
   /// A padding key's zero row has no entry in either triangle and adds nothing to S or O, as in
   /// the recurrence.
-  void prefill_delta(const head_problem& p, scratch_type& ws) const noexcept {
+  void delta_chunk(const head_problem& p, index_t c0, index_t c, matrix_view s, scratch_type& ws) const noexcept {
     if constexpr (is_delta) {
-      const index_t n = p.q.rows(), d = p.q.cols(), dv = p.v.cols(), f = map_.features(d);
+      const index_t f = s.rows(), dv = s.cols();
       const float beta = update_.beta;
-      matrix_view out = p.out, s = ws.s.view(f, dv);
-      s.setZero();
-      for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-        const index_t c = std::min(chunk_, n - c0);
-        // [φ(K_c); φ(Q_c)] stacked, so that one product gives K Kᵀ and Q Kᵀ, and one K S_0 and Q S_0.
-        matrix_view kq = ws.phi_k.view(2 * c, f), pk = rows(kq, 0, c), pq = rows(kq, c, c);
-        phi_keys(p, c0, pk);
-        phi_queries(p, c0, pq);
-        matrix_view g = ws.a.view(2 * c, c), ks = ws.tmp.view(2 * c, dv), u = ws.num.view(c, dv);
-        g.noalias() = kq * pk.transpose();
-        ks.noalias() = kq * s;
-        u = beta * (p.v.middleRows(c0, c) - ks.topRows(c));
-        auto kk = g.topRows(c);
-        kk.template triangularView<Eigen::StrictlyLower>() *= beta;
-        kk.template triangularView<Eigen::UnitLower>().solveInPlace(u);
-        auto o = ks.bottomRows(c);  // Q S_0, now O
-        o.noalias() += g.bottomRows(c).template triangularView<Eigen::Lower>() * u;
-        out.middleRows(c0, c) = o;
-        s.noalias() += pk.transpose() * u;
-      }
+      matrix_view out = p.out;
+      // [φ(K_c); φ(Q_c)] stacked, so that one product gives K Kᵀ and Q Kᵀ, and one K S_0 and Q S_0.
+      matrix_view kq = ws.phi_k.view(2 * c, f), pk = rows(kq, 0, c), pq = rows(kq, c, c);
+      phi_keys(p, c0, pk);
+      phi_queries(p, c0, pq);
+      matrix_view g = ws.a.view(2 * c, c), ks = ws.tmp.view(2 * c, dv), u = ws.num.view(c, dv);
+      g.noalias() = kq * pk.transpose();
+      ks.noalias() = kq * s;
+      u = beta * (p.v.middleRows(c0, c) - ks.topRows(c));
+      auto kk = g.topRows(c);
+      kk.template triangularView<Eigen::StrictlyLower>() *= beta;
+      kk.template triangularView<Eigen::UnitLower>().solveInPlace(u);
+      auto o = ks.bottomRows(c);  // Q S_0, now O
+      o.noalias() += g.bottomRows(c).template triangularView<Eigen::Lower>() * u;
+      out.middleRows(c0, c) = o;
+      s.noalias() += pk.transpose() * u;
     } else {
-      (void)p, (void)ws;
+      (void)p, (void)c0, (void)c, (void)s, (void)ws;
     }
   }
 
@@ -470,7 +544,8 @@ class linear_attention {
       (void)s, (void)phi_k, (void)v, (void)err;
     }
   }
-  static void normalise(matrix_view out, const matrix_view& pq, const Eigen::Map<Eigen::VectorXf>& z) noexcept {
+  static void normalise(matrix_view out, const matrix_view& pq, const float* z_data) noexcept {
+    const Eigen::Map<const Eigen::RowVectorXf> z(z_data, pq.cols());
     for (index_t i = 0; i < out.rows(); ++i) {
       const float den = pq.row(i).dot(z);
       out.row(i) *= den != 0.0f ? 1.0f / den : 0.0f;
@@ -488,5 +563,6 @@ class linear_attention {
 
 static_assert(decodable_variant<linear_attention<elu_plus_one_map>>);
 static_assert(decodable_variant<linear_attention<identity_map, delta_update>>);
+static_assert(head_batched_variant<linear_attention<elu_plus_one_map>>);
 
 }  // namespace eigenformer::attention

@@ -46,6 +46,10 @@ class packed_attention_runner {
     const index_t hd = q.cols() / heads, group = heads / kv_heads, nseq = sequence_count(q_offsets);
     const index_t longest_q = longest_sequence(q_offsets), longest = longest_sequence(kv_offsets);
     reserve(variant, hd, std::max(longest, longest_q));
+    if constexpr (head_batched_variant<Variant>) {
+      run_head_groups(variant, q, k, v, q_offsets, kv_offsets, attn, heads, kv_heads, scale, key_valid);
+      return;
+    }
     const index_t block = Variant::query_splittable
                               ? std::max<index_t>(min_query_block, longest_q / query_blocks_per_sequence)
                               : std::max<index_t>(longest_q, 1);
@@ -81,11 +85,48 @@ class packed_attention_runner {
   std::vector<scratch_type>& scratch() noexcept { return scratch_; }
 
  private:
+  /// A head-batched variant gets a group of heads of one sequence per work item: as many groups
+  /// per sequence as it takes to give every worker one (at most one group per head).
+  void run_head_groups(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
+                       offsets_view q_offsets, offsets_view kv_offsets, matrix_view attn, index_t heads,
+                       index_t kv_heads, float scale, std::span<const std::uint8_t> key_valid) {
+    const index_t hd = q.cols() / heads, nseq = sequence_count(q_offsets);
+    const index_t workers = std::max(1, num_threads());
+    const index_t groups = std::clamp<index_t>((workers + nseq - 1) / std::max<index_t>(nseq, 1), 1, heads);
+    const index_t per_group = (heads + groups - 1) / groups;
+    for (auto& s : scratch_) variant.reserve_heads(s, per_group, hd, hd);
+    groups_.clear();
+    for (index_t s = 0; s < nseq; ++s)
+      for (index_t h0 = 0; h0 < heads; h0 += per_group) groups_.push_back({s, h0, std::min(per_group, heads - h0)});
+    parallel_for_dynamic(std::ptrdiff_t(groups_.size()), [&](std::ptrdiff_t i, int worker) {
+      const group_item& it = groups_[std::size_t(i)];
+      const index_t o = q_offsets[std::size_t(it.seq)], len = q_offsets[std::size_t(it.seq + 1)] - o;
+      const index_t ko = kv_offsets[std::size_t(it.seq)], klen = kv_offsets[std::size_t(it.seq + 1)] - ko;
+      head_group_problem p{rows(q, o, len),
+                           rows(k, ko, klen),
+                           rows(v, ko, klen),
+                           rows(attn, o, len),
+                           it.head0,
+                           it.heads,
+                           hd,
+                           hd,
+                           heads / kv_heads,
+                           0,
+                           scale,
+                           key_valid.empty() ? nullptr : key_valid.data() + ko};
+      variant.prefill_heads(p, scratch_[std::size_t(worker)]);
+    });
+  }
+
   struct work_item {
     index_t seq, head, row0, rows;
   };
   std::vector<scratch_type> scratch_;
+  struct group_item {
+    index_t seq, head0, heads;
+  };
   std::vector<work_item> items_;
+  std::vector<group_item> groups_;
 };
 
 }  // namespace eigenformer::attention

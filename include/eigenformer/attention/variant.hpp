@@ -19,6 +19,11 @@
 ///  - `decode(decode_query, st, out, ws)`: one query against the state, noexcept.
 /// Split-K decoding (`split_decodable_variant`, `splittable_decode`) adds
 ///  `decode_range(decode_query, st, r0, r1, acc, s)` → decode_partial over rows [r0, r1).
+/// A head-batched variant (`head_batched_variant`) can also run a group of heads of one sequence
+/// together: `reserve_heads(ws, heads, head_dim, value_dim)` and `prefill_heads(head_group_problem,
+/// ws)`, noexcept. The packed runner prefers it: the variant walks the rows chunk by chunk, all
+/// heads of the group inside each chunk, so a chunk's full rows come from memory once, in order,
+/// instead of one head's 256 bytes of every row, one head after the other.
 
 #include <eigenformer/attention/config.hpp>
 #include <eigenformer/attention/kv_cache.hpp>
@@ -26,6 +31,7 @@
 #include <eigenformer/core/tensor.hpp>
 
 #include <concepts>
+#include <cstdint>
 
 namespace eigenformer::attention {
 
@@ -35,6 +41,29 @@ struct decode_query {
   index_t position = 0;      ///< position of the query (its own key is already in the state)
   index_t head = 0;          ///< query head
   float scale = 1.0f;
+};
+
+/// The rows of one sequence for the query heads [head0, head0 + heads): the views hold every
+/// head's columns, and head(i) is the head_problem of head head0 + i.
+///     q: [n, H·d], k: [m, H_kv·d], v: [m, H_kv·dv] -> out: [n, H·dv]
+struct head_group_problem {
+  const_matrix_view q, k, v;
+  matrix_view out;
+  index_t head0 = 0;      ///< first query head of the group
+  index_t heads = 0;      ///< query heads in the group
+  index_t head_dim = 0;   ///< d (q and k columns per head)
+  index_t value_dim = 0;  ///< dv (v and out columns per head)
+  index_t group = 1;      ///< query heads per kv head (grouped-query attention)
+  index_t q_pos0 = 0;     ///< position of query row 0
+  float scale = 1.0f;
+  const std::uint8_t* key_valid = nullptr;  ///< [m] or null
+
+  head_problem head(index_t i) const noexcept {
+    const index_t h = head0 + i, kvh = h / group;
+    return head_problem{columns(q, h * head_dim, head_dim), columns(k, kvh * head_dim, head_dim),
+                        columns(v, kvh * value_dim, value_dim), columns(out, h * value_dim, value_dim),
+                        q_pos0, scale, key_valid, h};
+  }
 };
 
 template <class V>
@@ -70,6 +99,13 @@ concept split_decodable_variant = decodable_variant<V> && requires {
 } && V::splittable_decode && requires(const V& v, const typename V::state_type& st, const decode_query& dq, float* f,
                                       index_t n) {
   { v.decode_range(dq, st, n, n, f, f) } noexcept -> std::same_as<decode_partial>;
+};
+
+template <class V>
+concept head_batched_variant = attention_variant<V> &&
+    requires(const V& v, typename V::scratch_type& ws, const head_group_problem& p, index_t n) {
+  v.reserve_heads(ws, n, n, n);
+  { v.prefill_heads(p, ws) } noexcept;
 };
 
 }  // namespace eigenformer::attention
