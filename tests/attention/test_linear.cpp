@@ -136,10 +136,13 @@ TEST_CASE("linear attention: decayed (retention) and delta-rule updates", "[atte
 namespace {
 
 // The packed runner gives linear attention a group of heads at a time (prefill_heads: chunk-outer,
-// head-inner, one state per head). Same arithmetic in the same order per head as prefill() of
-// that head alone, so the outputs must be identical, bit for bit: one sequence (the runner splits
-// the heads into a group per worker) and two (one group per sequence), grouped-query heads, and
-// padding keys.
+// head-inner, one state per head), and prefill() of one head is a group of one: the same
+// operations in the same order per head. What can differ is Eigen's reductions (dot products and
+// sums of f or dv ≤ 24 terms), which peel a different number of leading terms by the alignment of
+// their buffers: at most ~24·eps of the terms' magnitude (≤ max |out| here), so 1e-5 of max |out|.
+// A head given another head's state or rows would be off by ~0.1. One sequence (the runner
+// splits the heads into a group per worker) and two (one group per sequence), grouped-query
+// heads, and padding keys.
 template <class Variant>
 void check_head_groups(const std::string& label, const Variant& variant) {
   const ef::index_t d = 16, heads = 4, kv_heads = 2;
@@ -167,15 +170,16 @@ void check_head_groups(const std::string& label, const Variant& variant) {
         variant.prefill(p, ws);
       }
     }
-    require_same(label + ", " + std::to_string(offsets.size() - 1) + " sequence(s)",
-                 std::vector<float>(got.data(), got.data() + got.size()),
-                 std::vector<float>(want.data(), want.data() + want.size()));
+    const double tol = 1e-5 * std::max(1.0, double(want.cwiseAbs().maxCoeff()));
+    require_close(label + ", " + std::to_string(offsets.size() - 1) + " sequence(s)",
+                  std::vector<float>(got.data(), got.data() + got.size()),
+                  std::vector<double>(want.data(), want.data() + want.size()), [&](std::size_t) { return tol; });
   }
 }
 
 }  // namespace
 
-TEST_CASE("linear attention: the runner's head-batched prefill equals per-head prefill exactly", "[attention][linear]") {
+TEST_CASE("linear attention: the runner's head-batched prefill equals per-head prefill", "[attention][linear]") {
   check_head_groups("elu+1 bidirectional", ea::linear_attention<ea::elu_plus_one_map>(false));
   check_head_groups("elu+1 causal, chunk 5", ea::linear_attention<ea::elu_plus_one_map>(true, {}, {}, true, 5));
   check_head_groups("favor+ causal", ea::linear_attention<ea::favor_map>(true, ea::favor_map::random(24, 16, 7)));

@@ -149,15 +149,14 @@ struct linear_state {
 };
 
 /// Scratch of one worker for linear attention (O(chunk·(f + dv + chunk)) floats, see reserve()).
-/// The head-batched prefill keeps one (S, z) per head of its group in heads_s [heads·f, dv] and
-/// heads_z [heads·f].
+/// The prefill keeps one (S, z) per head of its group in s [heads·f, dv] and z [heads·f].
 struct linear_scratch {
-  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay, heads_s;
-  std::vector<float> z, den, phi_row, gpow, heads_z;
+  scratch_matrix phi_q, phi_k, a, s, num, tmp, decay;
+  std::vector<float> z, den, phi_row, gpow;
   std::size_t bytes() const noexcept {
     return sizeof(float) * (phi_q.capacity() + phi_k.capacity() + a.capacity() + s.capacity() + num.capacity() +
-                            tmp.capacity() + decay.capacity() + heads_s.capacity() + z.capacity() + den.capacity() +
-                            phi_row.capacity() + gpow.capacity() + heads_z.capacity());
+                            tmp.capacity() + decay.capacity() + z.capacity() + den.capacity() + phi_row.capacity() +
+                            gpow.capacity());
   }
 };
 
@@ -214,10 +213,14 @@ class linear_attention {
 
   /// Scratch is O(chunk·(f + dv + chunk)), independent of the sequence length: φ is computed
   /// chunk by chunk, so the working set stays in cache.
-  void reserve(scratch_type& ws, index_t d, index_t dv, index_t) const {
+  void reserve(scratch_type& ws, index_t d, index_t dv, index_t) const { reserve_heads(ws, 1, d, dv); }
+
+  /// Scratch for prefill_heads over @p heads heads: the chunk scratch, shared by the heads, and
+  /// one (S, z) per head.
+  void reserve_heads(scratch_type& ws, index_t heads, index_t d, index_t dv) const {
     const index_t f = map_.features(d);
-    ws.s.get(f, dv);
-    if (index_t(ws.z.size()) < f) ws.z.resize(std::size_t(f));
+    ws.s.get(heads * f, dv);
+    if (index_t(ws.z.size()) < heads * f) ws.z.resize(std::size_t(heads * f));
     if (index_t(ws.phi_row.size()) < f) ws.phi_row.resize(std::size_t(f));
     if (!causal_) {
       const index_t c = bidirectional_chunk();
@@ -244,30 +247,24 @@ class linear_attention {
 
   /// One head of one sequence (positions from 0: p.q_pos0 must be 0 for the causal form).
   /// q: [n, d], k: [m, d], v: [m, dv] -> out: [n, dv] (causal: m = n).
+  /// A group of one head, through prefill_heads: one code path for both.
   void prefill(const head_problem& p, scratch_type& ws) const noexcept {
-    const index_t f = map_.features(p.q.cols()), dv = p.v.cols();
-    run_chunks(
-        1, [&](index_t) { return p; }, [&](index_t) { return head_state{ws.s.view(f, dv), ws.z.data()}; }, ws);
-  }
-
-  /// Scratch for prefill_heads over @p heads heads: reserve()'s plus one (S, z) per head.
-  void reserve_heads(scratch_type& ws, index_t heads, index_t d, index_t dv) const {
-    reserve(ws, d, dv, 0);
-    const index_t f = map_.features(d);
-    ws.heads_s.get(heads * f, dv);
-    if (index_t(ws.heads_z.size()) < heads * f) ws.heads_z.resize(std::size_t(heads * f));
+    prefill_heads(head_group_problem{p.q, p.k, p.v, p.out, 0, 1, p.q.cols(), p.v.cols(), 1, p.q_pos0, p.scale,
+                                     p.key_valid},
+                  ws);
   }
 
   /// A group of heads of one sequence, chunk-outer and head-inner: each chunk's rows are read
   /// once, whole (heads · 256 B of a row at head_dim 64), where one head after the other reads
   /// 256 B of each of the rows, 3 KiB apart at 12 heads, which at n = 16K (50 MB per matrix, past
-  /// L3) defeats the hardware prefetcher. Same arithmetic as prefill(), head by head.
+  /// L3) defeats the hardware prefetcher. Same operations as prefill(), head by head.
   void prefill_heads(const head_group_problem& hp, scratch_type& ws) const noexcept {
     const index_t f = map_.features(hp.head_dim), dv = hp.value_dim;
-    run_chunks(
-        hp.heads, [&](index_t i) { return hp.head(i); },
-        [&](index_t i) { return head_state{rows(ws.heads_s.view(hp.heads * f, dv), i * f, f), ws.heads_z.data() + i * f}; },
-        ws);
+    const auto head_of = [&](index_t i) { return hp.head(i); };
+    const auto state_of = [&](index_t i) {
+      return head_state{rows(ws.s.view(hp.heads * f, dv), i * f, f), ws.z.data() + i * f};
+    };
+    run_chunks(hp.heads, head_of, state_of, ws);
   }
 
   state_type make_state(index_t, index_t d, index_t dv) const {
