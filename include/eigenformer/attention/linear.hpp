@@ -257,14 +257,47 @@ class linear_attention {
   /// A group of heads of one sequence, chunk-outer and head-inner: each chunk's rows are read
   /// once, whole (heads · 256 B of a row at head_dim 64), where one head after the other reads
   /// 256 B of each of the rows, 3 KiB apart at 12 heads, which at n = 16K (50 MB per matrix, past
-  /// L3) defeats the hardware prefetcher. Same operations as prefill(), head by head.
+  /// L3) defeats the hardware prefetcher.
   void prefill_heads(const head_group_problem& hp, scratch_type& ws) const noexcept {
-    const index_t f = map_.features(hp.head_dim), dv = hp.value_dim;
-    const auto head_of = [&](index_t i) { return hp.head(i); };
+    const index_t heads = hp.heads, f = map_.features(hp.head_dim), dv = hp.value_dim;
     const auto state_of = [&](index_t i) {
-      return head_state{rows(ws.s.view(hp.heads * f, dv), i * f, f), ws.z.data() + i * f};
+      return head_state{rows(ws.s.view(heads * f, dv), i * f, f), ws.z.data() + i * f};
     };
-    run_chunks(hp.heads, head_of, state_of, ws);
+    const head_problem first = hp.head(0), last = hp.head(heads - 1);
+    const index_t n = first.q.rows(), m = first.k.rows();
+    for (index_t i = 0; i < heads; ++i) {
+      head_state st = state_of(i);
+      st.s.setZero();
+      std::fill(st.z, st.z + f, 0.0f);
+    }
+    if (!causal_) {
+      // S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
+      const index_t bc = bidirectional_chunk();
+      for (index_t c0 = 0; c0 < m; c0 += bc) {
+        prefetch_rows(first.k, last.k, c0 + bc, bc);
+        prefetch_rows(first.v, last.v, c0 + bc, bc);
+        for (index_t i = 0; i < heads; ++i) keys_chunk(hp.head(i), c0, std::min(bc, m - c0), state_of(i), ws);
+      }
+      for (index_t c0 = 0; c0 < n; c0 += bc) {
+        prefetch_rows(first.q, last.q, c0 + bc, bc);
+        for (index_t i = 0; i < heads; ++i) queries_chunk(hp.head(i), c0, std::min(bc, n - c0), state_of(i), ws);
+      }
+      return;
+    }
+    if constexpr (!is_delta) prepare_causal(ws);
+    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
+      prefetch_rows(first.q, last.q, c0 + chunk_, chunk_);
+      prefetch_rows(first.k, last.k, c0 + chunk_, chunk_);
+      prefetch_rows(first.v, last.v, c0 + chunk_, chunk_);
+      const index_t c = std::min(chunk_, n - c0);
+      for (index_t i = 0; i < heads; ++i) {
+        if constexpr (is_delta) {
+          delta_chunk(hp.head(i), c0, c, state_of(i).s, ws);
+        } else {
+          causal_chunk(hp.head(i), c0, c, state_of(i), ws);
+        }
+      }
+    }
   }
 
   state_type make_state(index_t, index_t d, index_t dv) const {
@@ -348,48 +381,6 @@ class linear_attention {
     matrix_view s;
     float* z;
   };
-
-  /// Every chunk of every head of a group, chunk-outer: head_of(i) is head i's problem and
-  /// state_of(i) its state. The heads share the chunk scratch; each carries its own state.
-  template <class HeadOf, class StateOf>
-  void run_chunks(index_t heads, const HeadOf& head_of, const StateOf& state_of, scratch_type& ws) const noexcept {
-    const head_problem first = head_of(0);
-    const index_t n = first.q.rows(), m = first.k.rows(), f = map_.features(first.q.cols());
-    for (index_t i = 0; i < heads; ++i) {
-      head_state st = state_of(i);
-      st.s.setZero();
-      std::fill(st.z, st.z + f, 0.0f);
-    }
-    const head_problem last = head_of(heads - 1);
-    if (!causal_) {
-      // S = φ(K)ᵀV and z = φ(K)ᵀ1 over all keys, then out = φ(Q)S (/ φ(Q)z).
-      const index_t bc = bidirectional_chunk();
-      for (index_t c0 = 0; c0 < m; c0 += bc) {
-        prefetch_rows(first.k, last.k, c0 + bc, bc);
-        prefetch_rows(first.v, last.v, c0 + bc, bc);
-        for (index_t i = 0; i < heads; ++i) keys_chunk(head_of(i), c0, std::min(bc, m - c0), state_of(i), ws);
-      }
-      for (index_t c0 = 0; c0 < n; c0 += bc) {
-        prefetch_rows(first.q, last.q, c0 + bc, bc);
-        for (index_t i = 0; i < heads; ++i) queries_chunk(head_of(i), c0, std::min(bc, n - c0), state_of(i), ws);
-      }
-      return;
-    }
-    if constexpr (!is_delta) prepare_causal(ws);
-    for (index_t c0 = 0; c0 < n; c0 += chunk_) {
-      prefetch_rows(first.q, last.q, c0 + chunk_, chunk_);
-      prefetch_rows(first.k, last.k, c0 + chunk_, chunk_);
-      prefetch_rows(first.v, last.v, c0 + chunk_, chunk_);
-      const index_t c = std::min(chunk_, n - c0);
-      for (index_t i = 0; i < heads; ++i) {
-        if constexpr (is_delta) {
-          delta_chunk(head_of(i), c0, c, state_of(i).s, ws);
-        } else {
-          causal_chunk(head_of(i), c0, c, state_of(i), ws);
-        }
-      }
-    }
-  }
 
   /// Asks for rows [r0, r0 + c) of the group's columns of a matrix (from head 0's first column to
   /// the last head's last) while the current chunk computes.

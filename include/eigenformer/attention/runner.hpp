@@ -47,7 +47,7 @@ class packed_attention_runner {
     const index_t longest_q = longest_sequence(q_offsets), longest = longest_sequence(kv_offsets);
     reserve(variant, hd, std::max(longest, longest_q));
     if constexpr (head_batched_variant<Variant>) {
-      run_head_groups(variant, q, k, v, q_offsets, kv_offsets, attn, heads, kv_heads, scale, key_valid);
+      run_head_groups(variant, q, k, v, q_offsets, kv_offsets, attn, heads, group, scale, key_valid);
       return;
     }
     const index_t block = Variant::query_splittable
@@ -89,7 +89,7 @@ class packed_attention_runner {
   /// per sequence as it takes to give every worker one (at most one group per head).
   void run_head_groups(const Variant& variant, const_matrix_view q, const_matrix_view k, const_matrix_view v,
                        offsets_view q_offsets, offsets_view kv_offsets, matrix_view attn, index_t heads,
-                       index_t kv_heads, float scale, std::span<const std::uint8_t> key_valid) {
+                       index_t group, float scale, std::span<const std::uint8_t> key_valid) {
     const index_t hd = q.cols() / heads, nseq = sequence_count(q_offsets);
     const index_t workers = std::max(1, num_threads());
     const index_t groups = std::clamp<index_t>((workers + nseq - 1) / std::max<index_t>(nseq, 1), 1, heads);
@@ -110,7 +110,7 @@ class packed_attention_runner {
                            it.heads,
                            hd,
                            hd,
-                           heads / kv_heads,
+                           group,
                            0,
                            scale,
                            key_valid.empty() ? nullptr : key_valid.data() + ko};
@@ -121,10 +121,10 @@ class packed_attention_runner {
   struct work_item {
     index_t seq, head, row0, rows;
   };
-  std::vector<scratch_type> scratch_;
   struct group_item {
     index_t seq, head0, heads;
   };
+  std::vector<scratch_type> scratch_;
   std::vector<work_item> items_;
   std::vector<group_item> groups_;
 };
