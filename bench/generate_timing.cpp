@@ -6,8 +6,11 @@
 // drifts with its neighbours, a ratio of figures taken seconds apart is steadier than a ratio of
 // medians taken a minute apart. bench/compare_pytorch.py --generation runs it beside a PyTorch
 // implementation with a KV cache on the same weights.
-//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3]
+// --dtype int8 loads the linear layers as int8; the bound then counts one byte per F32 weight of
+// the folder (the per-channel scales add 0.3 %, the position table that is not read whole 0.6 %).
+//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|int8]
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/generation/generate.hpp>
 #include <eigenformer/models/gpt2.hpp>
 
@@ -53,6 +56,7 @@ double weight_bytes(const std::string& dir) {
 int main(int argc, char** argv) {
   std::string dir = "build/gpt2-124m";
   int threads = 1, prefill = 512, decode = 64, reps = 3;
+  std::string dtype = "f32";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--model") dir = v;
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
     else if (a == "--prefill") prefill = std::atoi(v.c_str());
     else if (a == "--decode") decode = std::atoi(v.c_str());
     else if (a == "--reps") reps = std::atoi(v.c_str());
+    else if (a == "--dtype") dtype = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -67,7 +72,8 @@ int main(int argc, char** argv) {
   }
   try {
     ef::set_num_threads(std::max(1, threads));
-    auto model = ef::models::gpt2<>::load(dir);
+    const ef::weight_type type = ef::parse_weight_type(dtype, "--dtype");
+    auto model = ef::models::gpt2<>::load(dir, {.weights = type});
     std::mt19937 g(1);
     std::vector<ef::token_id> prompt(static_cast<std::size_t>(prefill));
     for (auto& t : prompt) t = ef::token_id(g() % std::uint32_t(model.vocab_size()));
@@ -75,7 +81,7 @@ int main(int argc, char** argv) {
     o.sampling.temperature = 0.0f;
     o.max_tokens = decode;
     const auto buf = bench::probe_buffer(std::size_t(128) << 20);
-    const double bytes = weight_bytes(dir);
+    const double bytes = weight_bytes(dir) / (type == ef::weight_type::int8 ? 4.0 : 1.0);
     std::vector<double> pre, dec, gbs, frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up
     for (int r = 0; r < std::max(1, reps); ++r) {
@@ -87,9 +93,9 @@ int main(int argc, char** argv) {
       gbs.push_back(bw);
       frac.push_back(dec.back() * bytes / (bw * 1e9));
     }
-    std::printf("{\"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
+    std::printf("{\"dtype\": \"%s\", \"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
                 "\"bound_fraction\": %.4f}\n",
-                median(pre), median(dec), median(gbs), bytes / 1e9, median(frac));
+                dtype.c_str(), median(pre), median(dec), median(gbs), bytes / 1e9, median(frac));
   } catch (const ef::error& e) {
     std::fprintf(stderr, "bench_generate_timing: %s\n", e.what());
     return 1;

@@ -1,6 +1,7 @@
 // eigenformer-embed: sentence embeddings from a BERT checkpoint (mean of the final hidden states
 // over the tokens, or the [CLS] token's), and their cosine-similarity matrix.
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/models/bert.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
 
@@ -14,7 +15,7 @@
 namespace ef = eigenformer;
 
 namespace {
-constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--pooling mean|cls] TEXT...
+constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--pooling mean|cls] [--dtype f32|int8] TEXT...
 
 Embeds each TEXT with the BERT checkpoint in DIR (all texts run as one packed batch) and prints
 each embedding's size and first values, then the cosine-similarity matrix of the texts.
@@ -28,7 +29,7 @@ each embedding's size and first values, then the cosine-similarity matrix of the
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir, pooling = "mean";
+  std::string dir, pooling = "mean", dtype = "f32";
   std::vector<std::string> texts;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--model" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--dtype" && i + 1 < argc) {
+      dtype = argv[++i];
     } else if (a == "--pooling" && i + 1 < argc) {
       pooling = argv[++i];
       if (pooling != "mean" && pooling != "cls") bad_usage("--pooling: expected mean or cls, got '" + pooling + "'");
@@ -49,7 +52,7 @@ int main(int argc, char** argv) {
   if (dir.empty()) bad_usage("--model DIR is required");
   if (texts.empty()) bad_usage("give at least one TEXT");
   try {
-    auto bert = ef::models::bert<>::load(dir);
+    auto bert = ef::models::bert<>::load(dir, {.weights = ef::parse_weight_type(dtype, "--dtype")});
     const auto tok = ef::tokenizers::wordpiece_tokenizer::from_folder(dir);
     std::vector<ef::token_id> ids, types;
     std::vector<ef::index_t> off = {0};

@@ -1,6 +1,7 @@
 // eigenformer-fill-mask: the most likely tokens for each [MASK] of a sentence, with a BERT
 // checkpoint that has its masked-LM head (BertForMaskedLM / BertForPreTraining weights).
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/io/parse.hpp>
 #include <eigenformer/models/bert.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
@@ -19,7 +20,7 @@
 namespace ef = eigenformer;
 
 namespace {
-constexpr const char* usage = R"(usage: eigenformer-fill-mask --model DIR [--top N] TEXT
+constexpr const char* usage = R"(usage: eigenformer-fill-mask --model DIR [--top N] [--dtype f32|int8] TEXT
 
 Prints, for each [MASK] in TEXT, the N (default 5) most likely tokens and their probabilities
 according to the BERT checkpoint in DIR (config.json, model.safetensors with the masked-LM head,
@@ -32,7 +33,7 @@ vocab.txt). Example: eigenformer-fill-mask --model bert-base-uncased "Paris is t
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir, text;
+  std::string dir, text, dtype = "f32";
   long top = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -41,6 +42,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--model" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (a == "--dtype" && i + 1 < argc) {
+      dtype = argv[++i];
     } else if (a == "--top" && i + 1 < argc) {
       if (auto e = ef::io::parse_integer(std::string_view(argv[++i]), 1L, std::numeric_limits<long>::max(), top))
         bad_usage(std::string("--top: ") + *e);
@@ -55,7 +58,7 @@ int main(int argc, char** argv) {
   if (dir.empty()) bad_usage("--model DIR is required");
   if (text.empty()) bad_usage("TEXT is required");
   try {
-    auto bert = ef::models::bert<>::load(dir);
+    auto bert = ef::models::bert<>::load(dir, {.weights = ef::parse_weight_type(dtype, "--dtype")});
     if (!bert.has_mlm_head())
       throw ef::config_error("[eigenformer.fill-mask] checkpoint: expected masked-LM head weights (cls.predictions.*), got none (" + dir + ")");
     const auto tok = ef::tokenizers::wordpiece_tokenizer::from_folder(dir);

@@ -1,6 +1,7 @@
 // eigenformer-forward: runs a checkpoint folder (BERT, GPT-2 or LLaMA-style, HF layout) on one
 // or more sequences as one packed batch and writes the outputs as F32 safetensors.
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/io/parse.hpp>
 #include <eigenformer/io/safetensors.hpp>
 #include <eigenformer/models/auto.hpp>
@@ -40,6 +41,7 @@ options:
   --token-type-ids 0,0,1  BERT token types of the preceding sequence (default all 0)
   --output OUT            the safetensors file to write (required)
   --threads N             threads (default: all)
+  --dtype T               the linear layers' weights: f32 (default) or int8
   -h, --help              this text
 )";
 
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   std::string model_dir, output;
   std::vector<sequence> seqs;
   int threads = 0;
+  std::string dtype = "f32";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
       seqs.back().has_types = true;
     } else if (a == "--threads") {
       if (auto e = ef::io::parse_integer(value(), 1, std::numeric_limits<int>::max(), threads)) bad_usage("--threads: " + *e);
+    } else if (a == "--dtype") {
+      dtype = value();
     } else {
       bad_usage("unknown argument '" + a + "'");
     }
@@ -140,7 +145,7 @@ int main(int argc, char** argv) {
     ef::io::check_metadata(metadata, output);
     if (threads > 0 && ef::set_num_threads(threads) < threads)
       std::fprintf(stderr, "--threads %d: using %d, the most that can run here\n", threads, ef::num_threads());
-    auto model = ef::models::load_model(model_dir);
+    auto model = ef::models::load_model(model_dir, {.weights = ef::parse_weight_type(dtype, "--dtype")});
     bool need_tokenizer = false;
     for (const auto& s : seqs) need_tokenizer |= s.is_text;
     if (need_tokenizer) {

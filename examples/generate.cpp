@@ -1,5 +1,6 @@
 // eigenformer-generate: streams text from a GPT-2 or LLaMA-style checkpoint folder.
 #include <eigenformer/core/parallel.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/generation/generate.hpp>
 #include <eigenformer/io/file.hpp>
 #include <eigenformer/io/parse.hpp>
@@ -39,6 +40,7 @@ options:
   --seed S                 the random seed (default 0); the same seed gives the same text
   --beams B                beam search with B beams (default 1 = sampling; at most 256)
   --threads N              threads (default: all; clamped to what can run)
+  --dtype T                the linear layers' weights: f32 (default) or int8
   --print-ids              also print the whole id sequence (prompt + generated) as "ids: ..."
   -h, --help               this text
 )";
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   opt.sampling.top_k = 40;
   opt.sampling.top_p = 0.95f;
   int threads = 0;
+  std::string dtype = "f32";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") opt.sampling.seed = integer<std::uint64_t>(a, value(), 0, std::numeric_limits<std::uint64_t>::max());
     else if (a == "--beams") opt.beams = integer(a, value(), 1, eg::generate_options::max_beams);
     else if (a == "--threads") threads = integer(a, value(), 1, std::numeric_limits<int>::max());
+    else if (a == "--dtype") dtype = value();
     else if (a == "--print-ids") print_ids = true;
     else bad_usage("unknown argument '" + a + "'");
   }
@@ -114,11 +118,12 @@ int main(int argc, char** argv) {
 
   try {
     opt.validate();
+    const ef::load_options load{.weights = ef::parse_weight_type(dtype, "--dtype")};
     if (threads > 0 && ef::set_num_threads(threads) < threads)
       std::fprintf(stderr, "--threads %d: using %d, the most that can run here\n", threads, ef::num_threads());
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "loading %s ...\n", dir.c_str());
-    auto model = ef::models::load_model(dir);
+    auto model = ef::models::load_model(dir, load);
     std::optional<ef::tokenizers::any_tokenizer> tok;
     if (ef::io::exists(std::filesystem::path(dir) / "vocab.json") || ef::io::exists(std::filesystem::path(dir) / "vocab.txt"))
       tok = ef::tokenizers::any_tokenizer::from_folder(dir);

@@ -25,6 +25,7 @@
 #include <eigenformer/io/parse.hpp>
 #include <eigenformer/io/safetensors.hpp>
 #include <eigenformer/kernels/gemm.hpp>
+#include <eigenformer/kernels/gemm_int8.hpp>
 #include <eigenformer/kernels/kernels.hpp>
 #include <eigenformer/kernels/panel.hpp>
 #include <eigenformer/models/auto.hpp>

@@ -2,12 +2,12 @@
 #include <eigenformer/kernels/kernels.hpp>
 
 #include "../support/check.hpp"
+#include "../support/simd_width.hpp"
 
 namespace k = eigenformer::kernels;
 using namespace eftest;
 
 namespace {
-constexpr std::size_t W = k::compat::width;
 using kernel_fn = void (*)(const float*, float*, std::size_t);
 
 // Runs simd and ref over every test length and misalignment, random values in [lo, hi] with the

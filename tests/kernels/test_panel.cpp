@@ -12,7 +12,7 @@ using namespace eftest;
 
 namespace {
 
-constexpr std::size_t W = k::panel_width;
+constexpr std::size_t PW = k::panel_width;
 
 // A [m, kk] (row stride kk + 3, misaligned by off) and the panels of a [kk, n] matrix B (packed
 // with pack_rows: B's rows become the panels' rows), C [m, n] with row stride n + 5.
@@ -26,8 +26,8 @@ struct product {
       : m(m_), kk(k_), n(n_), a_values(uniform(m_ * (k_ + 3), -1.0f, 1.0f, seed)),
         b_values(uniform(k_ * n_, -1.0f, 1.0f, seed + 1)), c_start(uniform(m_ * (n_ + 5), -1.0f, 1.0f, seed + 2)),
         a(specials ? with_specials(a_values, seed + 3) : a_values, off),
-        panels(k::panel_count(n_) * W * std::max<std::size_t>(k_, 1), 0), c(c_start, (off + 1) % 4),
-        stride(W * std::max<std::size_t>(k_, 1)) {
+        panels(k::panel_count(n_) * PW * std::max<std::size_t>(k_, 1), 0), c(c_start, (off + 1) % 4),
+        stride(PW * std::max<std::size_t>(k_, 1)) {
     if (specials) b_values = with_specials(b_values, seed + 4);
     a_values = a.to_vector();
     k::pack_rows(b_values.data(), std::ptrdiff_t(n_), k_, n_, panels.data(), stride, 0);
@@ -46,16 +46,16 @@ std::string label(const char* what, std::size_t m, std::size_t kk, std::size_t n
 }  // namespace
 
 TEST_CASE("panel: pack_transposed writes Kᵀ and zeros past the used width", "[kernels][panel]") {
-  for (std::size_t w : {std::size_t{0}, std::size_t{1}, std::size_t{17}, W - 1, W}) {
+  for (std::size_t w : {std::size_t{0}, std::size_t{1}, std::size_t{17}, PW - 1, PW}) {
     for (std::size_t d : {std::size_t{1}, std::size_t{8}, std::size_t{64}}) {
       const std::size_t ld = d + 2;
       const auto x = uniform(std::max<std::size_t>(w, 1) * ld, -1.0f, 1.0f, w * 131 + d);
-      buffer panel(W * d, 0);
+      buffer panel(PW * d, 0);
       k::pack_transposed(x.data(), std::ptrdiff_t(ld), w, d, panel.data());
       for (std::size_t r = 0; r < d; ++r)
-        for (std::size_t c = 0; c < W; ++c) {
+        for (std::size_t c = 0; c < PW; ++c) {
           const float want = c < w ? x[c * ld + r] : 0.0f;
-          REQUIRE(panel.data()[r * W + c] == want);
+          REQUIRE(panel.data()[r * PW + c] == want);
         }
     }
   }
@@ -63,16 +63,16 @@ TEST_CASE("panel: pack_transposed writes Kᵀ and zeros past the used width", "[
 
 TEST_CASE("panel: pack_rows splits rows into 64-column panels at a row offset", "[kernels][panel]") {
   for (std::size_t n : {std::size_t{1}, std::size_t{64}, std::size_t{65}, std::size_t{130}}) {
-    const std::size_t rows = 5, row0 = 3, ld = n + 1, total_rows = row0 + rows, stride = W * total_rows;
+    const std::size_t rows = 5, row0 = 3, ld = n + 1, total_rows = row0 + rows, stride = PW * total_rows;
     const auto x = uniform(rows * ld, -1.0f, 1.0f, n);
     buffer panels(k::panel_count(n) * stride, 0);
     k::pack_rows(x.data(), std::ptrdiff_t(ld), rows, n, panels.data(), stride, row0);
     for (std::size_t j = 0; j < k::panel_count(n); ++j)
       for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t c = 0; c < W; ++c) {
-          const std::size_t col = j * W + c;
+        for (std::size_t c = 0; c < PW; ++c) {
+          const std::size_t col = j * PW + c;
           const float want = col < n ? x[r * ld + col] : 0.0f;
-          REQUIRE(panels.data()[j * stride + (row0 + r) * W + c] == want);
+          REQUIRE(panels.data()[j * stride + (row0 + r) * PW + c] == want);
         }
   }
 }
@@ -117,8 +117,8 @@ TEST_CASE("panel: simd product is bit-identical to ref over shapes, misalignment
   std::size_t seed = 11;
   for (std::size_t m : {0, 1, 2, 5, 6, 7, 12, 13}) {  // around the 6-row micro-tile
     for (std::size_t kk : {std::size_t{0}, std::size_t{1}, std::size_t{5}, std::size_t{64}, std::size_t{129}}) {
-      for (std::size_t n : test_lengths(W)) {
-        if (n > 3 * W + 1 && m > 2) continue;  // the long length once per few heights is enough
+      for (std::size_t n : test_lengths(PW)) {
+        if (n > 3 * PW + 1 && m > 2) continue;  // the long length once per few heights is enough
         const bool init = seed % 2 == 0, specials = seed % 5 == 0;
         const std::size_t off = seed % 4;
         product want(m, kk, n, off, seed, specials), got(m, kk, n, off, seed, specials);

@@ -2,12 +2,12 @@
 #include <eigenformer/kernels/kernels.hpp>
 
 #include "../support/check.hpp"
+#include "../support/simd_width.hpp"
 
 namespace k = eigenformer::kernels;
 using namespace eftest;
 
 namespace {
-constexpr std::size_t W = k::compat::width;
 
 struct tables {
   std::vector<float> cos, sin;

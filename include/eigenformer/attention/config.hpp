@@ -6,6 +6,7 @@
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/random.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/ops/positional.hpp>
 
 #include <cmath>
@@ -72,6 +73,8 @@ struct attention_weights {
   vector bo;          ///< [d_model]; empty without out_bias
   matrix wg;          ///< gate: [d_model, num_heads]; empty unless gated
   vector bg;          ///< gate: [num_heads]
+  /// How the layer stores the projections (ops::linear): fp32 unless a load asks otherwise.
+  weight_type type = weight_type::f32;
 
   /// Random weights of the right shapes (uniform in ±1/√fan_in, like PyTorch's default init),
   /// for tests and benchmarks: a local portable generator, the same weights for a seed everywhere.

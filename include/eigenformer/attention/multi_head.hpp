@@ -70,11 +70,11 @@ class multi_head_attention {
     variant_.bind(cfg_);
     check_weights(w);
     // The projections are packed for the matmul kernel here, once; the matrices are not kept.
-    q_proj_ = ops::linear(w.wq, std::move(w.bq), "wq");
-    k_proj_ = ops::linear(w.wk, std::move(w.bk), "wk");
-    v_proj_ = ops::linear(w.wv, std::move(w.bv), "wv");
-    o_proj_ = ops::linear(w.wo, std::move(w.bo), "wo");
-    if (cfg_.gated) g_proj_ = ops::linear(w.wg, std::move(w.bg), "wg");
+    q_proj_ = ops::linear(w.wq, std::move(w.bq), "wq", w.type);
+    k_proj_ = ops::linear(w.wk, std::move(w.bk), "wk", w.type);
+    v_proj_ = ops::linear(w.wv, std::move(w.bv), "wv", w.type);
+    o_proj_ = ops::linear(w.wo, std::move(w.bo), "wo", w.type);
+    if (cfg_.gated) g_proj_ = ops::linear(w.wg, std::move(w.bg), "wg", w.type);
     if (cfg_.position == positional::rope)
       rope_ = ops::rope_table(cfg_.dim(), cfg_.max_positions, cfg_.rope_base, cfg_.rope);
   }

@@ -7,6 +7,7 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/io/file.hpp>
 #include <eigenformer/io/json.hpp>
 #include <eigenformer/io/safetensors.hpp>
@@ -122,6 +123,10 @@ class weight_binder {
   /// The scope of layer @p i: this prefix + "i.".
   weight_binder sub(index_t i) const { return sub(std::to_string(i)); }
   const std::string& prefix() const noexcept { return prefix_; }
+  /// How the linear layers bound through this binder (and every binder sharing its record)
+  /// store their weights: load_options::weights.
+  weight_type linear_weights() const noexcept { return state_->linear_weights; }
+  void set_linear_weights(weight_type t) noexcept { state_->linear_weights = t; }
   /// The prefix without its trailing '.' ("h.3.attn" for "h.3.attn."): the name of the part
   /// the scope holds, for messages.
   std::string scope_name() const {
@@ -289,6 +294,7 @@ class weight_binder {
     const checkpoint* ckpt;
     std::vector<std::string> missing;
     std::set<std::string> used;
+    weight_type linear_weights = weight_type::f32;
   };
   std::shared_ptr<state> state_;
   std::string prefix_;

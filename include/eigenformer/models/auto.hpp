@@ -16,16 +16,17 @@ namespace eigenformer::models {
 
 using any_model = std::variant<bert<>, gpt2<>, llama<>>;
 
-/// Loads the preset config.json names. Throws io_error, format_error, config_error or
-/// shape_error naming the file and the tensor or field.
-inline any_model load_model(const std::filesystem::path& dir) {
+/// Loads the preset config.json names, with @p options (the linear layers' weight type).
+/// Throws io_error, format_error, config_error or shape_error naming the file and the tensor or
+/// field.
+inline any_model load_model(const std::filesystem::path& dir, const load_options& options = {}) {
   const auto cfg = io::read_config(dir);
   return std::visit(
       [&](const auto& c) -> any_model {
         using C = std::decay_t<decltype(c)>;
-        if constexpr (std::is_same_v<C, io::bert_config>) return bert<>::load(dir);
-        else if constexpr (std::is_same_v<C, io::gpt2_config>) return gpt2<>::load(dir);
-        else return llama<>::load(dir);
+        if constexpr (std::is_same_v<C, io::bert_config>) return bert<>::load(dir, options);
+        else if constexpr (std::is_same_v<C, io::gpt2_config>) return gpt2<>::load(dir, options);
+        else return llama<>::load(dir, options);
       },
       cfg);
 }

@@ -73,10 +73,11 @@ class bert {
       vector bias = (bias_here ? mlm : decoder).get_vector("bias", c.vocab_size);
       if (bias_here) decoder.ignore_optional("bias");
       if (const auto weight = decoder.get_optional_matrix("weight", c.vocab_size, d)) {
-        mlm_decoder_ = ops::linear::from_out_in(weight->data(), c.vocab_size, d, d, std::move(bias), decoder.scope_name());
+        mlm_decoder_ = ops::linear::from_out_in(weight->data(), c.vocab_size, d, d, std::move(bias), decoder.scope_name(),
+                                                decoder.linear_weights());
       } else {
         mlm_decoder_ = ops::linear::from_out_in(word_.table.data(), c.vocab_size, d, d, std::move(bias),
-                                                decoder.scope_name() + " (tied)");
+                                                decoder.scope_name() + " (tied)", decoder.linear_weights());
       }
     }
   }
@@ -119,8 +120,12 @@ class bert {
   /// Loads a checkpoint folder (config.json + safetensors). Throws io_error, format_error,
   /// config_error or shape_error naming the file and tensor or field.
   static bert load(const std::filesystem::path& dir, Attention variant = {}) {
-    return hf::load_folder<bert>(dir, "models.bert", "bert", "embeddings.word_embeddings.weight", {"bert.", ""},
-                                 std::move(variant));
+    return load(dir, load_options{}, std::move(variant));
+  }
+  /// The same with @p options (`{.weights = weight_type::int8}`: every linear layer int8).
+  static bert load(const std::filesystem::path& dir, const load_options& options, Attention variant = {}) {
+    return hf::load_folder<bert>(dir, options, "models.bert", "bert", "embeddings.word_embeddings.weight",
+                                 {"bert.", ""}, std::move(variant));
   }
 
   const io::bert_config& config() const noexcept { return cfg_; }

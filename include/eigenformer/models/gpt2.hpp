@@ -41,7 +41,13 @@ class gpt2 : public causal_lm<gpt2_block<Attention>, ops::layer_norm> {
 
   /// Loads a GPT-2 checkpoint folder (weights under "transformer." or at the top level).
   static gpt2 load(const std::filesystem::path& dir, Attention variant = {}) {
-    return hf::load_folder<gpt2>(dir, "models.gpt2", "gpt2", "wte.weight", {"transformer.", ""}, std::move(variant));
+    return load(dir, load_options{}, std::move(variant));
+  }
+  /// The same with @p options (`{.weights = weight_type::int8}`: every linear layer int8, the
+  /// tied LM head included, whose storage the token lookups read).
+  static gpt2 load(const std::filesystem::path& dir, const load_options& options, Attention variant = {}) {
+    return hf::load_folder<gpt2>(dir, options, "models.gpt2", "gpt2", "wte.weight", {"transformer.", ""},
+                                 std::move(variant));
   }
   const io::gpt2_config& config() const noexcept { return cfg_; }
 

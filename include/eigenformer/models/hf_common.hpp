@@ -33,7 +33,7 @@ inline ops::linear linear(io::weight_binder w, index_t out, index_t in, bool bia
   vector b = bias ? w.get_vector("bias", out) : vector();
   ops::linear l;
   w.visit("weight", {out, in}, [&](const float* p) {
-    l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.scope_name());
+    l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.scope_name(), w.linear_weights());
   });
   return l;
 }
@@ -45,7 +45,7 @@ void expect_linear(Add&& add, const io::weight_binder& w, index_t out, index_t i
 }
 /// GPT-2's Conv1D: `weight` stored [in, out] and `bias` [out].
 inline ops::linear conv1d(io::weight_binder w, index_t in, index_t out) {
-  return ops::linear(w.get_matrix("weight", in, out), w.get_vector("bias", out), w.scope_name());
+  return ops::linear(w.get_matrix("weight", in, out), w.get_vector("bias", out), w.scope_name(), w.linear_weights());
 }
 template <class Add>
 void expect_conv1d(Add&& add, const io::weight_binder& w, index_t in, index_t out) {
@@ -95,6 +95,7 @@ struct attention_scopes {
 inline attention::attention_weights attention_projections(attention_scopes s, index_t d, index_t q_dim,
                                                           index_t kv_dim, bool bias) {
   attention::attention_weights aw;
+  aw.type = s.q.linear_weights();
   aw.wq = linear_in_out(s.q, "weight", q_dim, d);
   if (bias) aw.bq = s.q.get_vector("bias", q_dim);
   aw.wk = linear_in_out(s.k, "weight", kv_dim, d);
@@ -121,6 +122,7 @@ inline attention::attention_weights fused_attention(io::weight_binder w, index_t
   const matrix qkv = qkv_scope.get_matrix("weight", d, 3 * d);  // Conv1D: [in, out]
   const vector qkv_b = qkv_scope.get_vector("bias", 3 * d);
   attention::attention_weights aw;
+  aw.type = w.linear_weights();
   aw.wq = qkv.leftCols(d);
   aw.wk = qkv.middleCols(d, d);
   aw.wv = qkv.rightCols(d);
@@ -185,10 +187,13 @@ using expected_tensor = io::weight_binder::expected_tensor;
 /// against the checkpoint (`Model::check_checkpoint(config, binder)`): every tensor the config
 /// implies must be there with the shape it implies, so that sizes and layer counts no
 /// checkpoint backs are reported, not allocated. After loading, every missing or unexpected
-/// tensor is reported together (weight_binder::finish). @p args go to the constructor after the config and binder.
+/// tensor is reported together (weight_binder::finish). @p options reach every part loader
+/// through the binder (the linear layers' weight type). @p args go to the constructor after the
+/// config and binder.
 template <class Model, class... Args>
-Model load_folder(const std::filesystem::path& dir, const char* where, const char* model_type, const std::string& probe,
-                  std::initializer_list<const char*> prefixes, Args&&... args) {
+Model load_folder(const std::filesystem::path& dir, const load_options& options, const char* where,
+                  const char* model_type, const std::string& probe, std::initializer_list<const char*> prefixes,
+                  Args&&... args) {
   const auto cfg = io::read_config(dir);
   const auto* c = std::get_if<typename Model::config_type>(&cfg);
   if (!c)
@@ -196,6 +201,7 @@ Model load_folder(const std::filesystem::path& dir, const char* where, const cha
                               (dir / "config.json").string());
   io::checkpoint ckpt(dir);
   io::weight_binder w(ckpt, find_prefix(ckpt, probe, prefixes));
+  w.set_linear_weights(options.weights);
   Model::check_checkpoint(*c, w);
   Model m(*c, w, std::forward<Args>(args)...);
   w.finish();

@@ -41,7 +41,12 @@ class llama : public causal_lm<llama_block<Attention>, ops::rms_norm> {
 
   /// Loads a LLaMA checkpoint folder (weights under "model." or at the top level).
   static llama load(const std::filesystem::path& dir, Attention variant = {}) {
-    return hf::load_folder<llama>(dir, "models.llama", "llama", "embed_tokens.weight", {"model.", ""}, std::move(variant));
+    return load(dir, load_options{}, std::move(variant));
+  }
+  /// The same with @p options (`{.weights = weight_type::int8}`: every linear layer int8).
+  static llama load(const std::filesystem::path& dir, const load_options& options, Attention variant = {}) {
+    return hf::load_folder<llama>(dir, options, "models.llama", "llama", "embed_tokens.weight", {"model.", ""},
+                                  std::move(variant));
   }
   const io::llama_config& config() const noexcept { return cfg_; }
 

@@ -4,21 +4,28 @@
 /// `linear::from_out_in` packs that layout directly).
 ///     x: [tokens, in] -> y: [tokens, out]
 ///
-/// Where the translation unit targets AVX-512 (`kernels::simd::has_gemm`), the weights are
-/// packed once, at construction, into the panel layout of `kernels::simd::gemm` and only that
-/// copy is kept; threads split the output columns. Elsewhere (and under
-/// EIGENFORMER_FORCE_SCALAR) W is kept as a matrix and Eigen's product runs.
+/// The weights are stored as the layer's `weight_type` says (chosen at construction):
+///  - `f32`: where the translation unit targets AVX-512 (`kernels::simd::has_gemm`), packed
+///    once into the panel layout of `kernels::simd::gemm` and only that copy is kept; elsewhere
+///    (and under EIGENFORMER_FORCE_SCALAR) kept as a matrix for Eigen's product.
+///  - `int8`: quantised once per output channel and packed for `kernels::simd::gemm_int8`
+///    (AVX-512 VNNI; the scalar twin elsewhere); each call quantises the rows of x per token
+///    into a per-thread buffer that grows to the largest shape seen, then runs the product.
+/// Threads split the output columns.
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/kernels/gemm.hpp>
+#include <eigenformer/kernels/gemm_int8.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace eigenformer::ops {
 
@@ -28,20 +35,23 @@ class linear {
   static constexpr bool packed = kernels::simd::has_gemm;
 
   linear() = default;
-  /// weight: [in, out]; bias: [out] or empty for none. Throws shape_error when the bias size is
-  /// neither. @p name appears in error messages.
-  linear(const matrix& weight, vector bias, const std::string& name = "linear") : b_(std::move(bias)) {
+  /// weight: [in, out]; bias: [out] or empty for none; stored as @p type. Throws shape_error
+  /// when the bias size is neither, or (int8) when in exceeds kernels::int8_max_k. @p name
+  /// appears in error messages.
+  linear(const matrix& weight, vector bias, const std::string& name = "linear",
+         weight_type type = weight_type::f32)
+      : b_(std::move(bias)) {
     check_bias(weight.cols(), name);
-    store(weight.data(), weight.cols(), weight.rows(), weight.cols(), false);
+    store(weight.data(), weight.cols(), weight.rows(), weight.cols(), false, type, name);
   }
   /// weight given as [out, in] row-major (PyTorch nn.Linear, HF checkpoints), with row stride
   /// @p ld (= in when contiguous): packed without an intermediate transposed copy.
   static linear from_out_in(const float* weight, index_t out, index_t in, index_t ld, vector bias,
-                            const std::string& name = "linear") {
+                            const std::string& name = "linear", weight_type type = weight_type::f32) {
     linear l;
     l.b_ = std::move(bias);
     l.check_bias(out, name);
-    l.store(weight, ld, in, out, true);
+    l.store(weight, ld, in, out, true, type, name);
     return l;
   }
   /// Uniform(±1/√in) weights and biases, PyTorch's default initialisation, for tests and benchmarks.
@@ -52,8 +62,17 @@ class linear {
 
   index_t in() const noexcept { return in_; }
   index_t out() const noexcept { return out_; }
-  /// The weight, [in, out] (a copy: the layer may hold it packed).
+  /// How the weights are stored.
+  weight_type type() const noexcept { return type_; }
+  /// The weight the product uses, [in, out] (a copy: the layer may hold it packed; for int8,
+  /// the dequantised values q · scale).
   matrix weight() const {
+    if (type_ == weight_type::int8) {
+      matrix w(in_, out_);
+      for (index_t r = 0; r < in_; ++r)
+        for (index_t c = 0; c < out_; ++c) w(r, c) = w_int8_.dequantized(std::size_t(r), std::size_t(c));
+      return w;
+    }
     if constexpr (packed) {
       matrix w(in_, out_);
       if (w.size()) w_packed_.unpack(w.data(), out_);
@@ -65,6 +84,10 @@ class linear {
   /// out[k] = W[k, c] for k < in(): column c of the weight (row c of PyTorch's [out, in]), e.g.
   /// the embedding of token c when an LM head is tied to the embeddings.
   void column(index_t c, float* out) const noexcept {
+    if (type_ == weight_type::int8) {
+      for (index_t k = 0; k < in_; ++k) out[k] = w_int8_.dequantized(std::size_t(k), std::size_t(c));
+      return;
+    }
     if constexpr (packed) {
       const float* p = w_packed_.panel(std::size_t(c) / kernels::packed_matrix::panel_width) +
                        std::size_t(c) % kernels::packed_matrix::panel_width;
@@ -77,6 +100,7 @@ class linear {
   const vector& bias() const noexcept { return b_; }
   /// Bytes of weight storage held (packed panels include their zero padding).
   std::size_t weight_bytes() const noexcept {
+    if (type_ == weight_type::int8) return w_int8_.bytes();
     if constexpr (packed) return w_packed_.size() * sizeof(float);
     return std::size_t(w_.size()) * sizeof(float);
   }
@@ -89,6 +113,13 @@ class linear {
   void forward(const_matrix_view x, matrix_view y, index_t cols = 0, index_t k = 0) const noexcept {
     if (cols == 0) cols = out_;
     if (k == 0) k = in_;
+    if (type_ == weight_type::int8) {
+      const int8_rows q = quantize(x, k);
+      const kernels::gemm_int8_args g = int8_args(q, y, cols);
+      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_int8_panels<Act>(g, lo, hi); });
+      return;
+    }
     if constexpr (packed) {
       const kernels::gemm_args g = args(x, y, cols, k);
       parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
@@ -111,6 +142,52 @@ class linear {
  private:
   friend struct shared_input;
 
+  /// x's rows quantised for the int8 product, in the calling thread's buffer.
+  struct int8_rows {
+    const std::uint8_t* u;
+    std::ptrdiff_t ld;
+    const float* scales;
+    std::size_t m;
+  };
+  /// Quantises x[:, :k] for a product with this layer's packed k (the padding is zeros). The
+  /// buffer is per thread and grows to the largest shape seen; a call that needs more allocates.
+  int8_rows quantize(const const_matrix_view& x, index_t k) const noexcept {
+    struct scratch {
+      std::vector<std::uint8_t> u;
+      std::vector<float> scales;
+    };
+    thread_local scratch s;
+    const std::size_t m = std::size_t(x.rows()), width = kernels::int8_row_bytes(std::size_t(in_));
+    if (s.u.size() < m * width) s.u.resize(m * width);
+    if (s.scales.size() < m) s.scales.resize(m);
+    std::uint8_t* u = s.u.data();
+    float* scales = s.scales.data();
+    const auto rows = [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      kernels::simd::quantize_rows(x.data() + lo * x.outerStride(), x.outerStride(), std::size_t(hi - lo),
+                                   std::size_t(k), std::size_t(in_), u + std::size_t(lo) * width,
+                                   std::ptrdiff_t(width), scales + lo);
+    };
+    if (m >= 64) {
+      parallel_for(0, std::ptrdiff_t(m), 16, rows);
+    } else {
+      rows(0, std::ptrdiff_t(m));
+    }
+    return {u, std::ptrdiff_t(width), scales, m};
+  }
+  kernels::gemm_int8_args int8_args(const int8_rows& q, matrix_view y, index_t cols) const noexcept {
+    return {q.u, q.ld, q.scales, q.m, std::size_t(cols), &w_int8_, b_.size() ? b_.data() : nullptr, y.data(),
+            y.outerStride()};
+  }
+  template <class Act>
+  static void run_int8_panels(const kernels::gemm_int8_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    if constexpr (std::is_void_v<Act>) {
+      kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi));
+    } else {
+      kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi),
+                               [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
+    }
+  }
+
   kernels::gemm_args args(const const_matrix_view& x, matrix_view y, index_t cols, index_t k) const noexcept {
     return {x.data(),          x.outerStride(), std::size_t(x.rows()), std::size_t(k), std::size_t(cols),
             &w_packed_,        b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
@@ -130,9 +207,19 @@ class linear {
       throw_error<shape_error>("ops.linear", "bias of '" + name + "'", format_shape({out}), format_shape({b_.size()}));
   }
   /// Stores B = [in, out] given either row-major [in, out] or (transposed) [out, in].
-  void store(const float* w, index_t ld, index_t in, index_t out, bool transposed) {
+  void store(const float* w, index_t ld, index_t in, index_t out, bool transposed, weight_type type,
+             const std::string& name) {
     in_ = in;
     out_ = out;
+    type_ = type;
+    if (type == weight_type::int8) {
+      if (std::size_t(in) > kernels::int8_max_k)
+        throw_error<shape_error>("ops.linear", "inputs of '" + name + "' stored as int8",
+                                 "at most " + std::to_string(kernels::int8_max_k) + " (int32 sums)",
+                                 std::to_string(in));
+      w_int8_ = kernels::packed_int8_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      return;
+    }
     if constexpr (packed) {
       w_packed_ = kernels::packed_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
     } else {
@@ -143,8 +230,10 @@ class linear {
   }
 
   index_t in_ = 0, out_ = 0;
-  kernels::packed_matrix w_packed_;  // used when packed
-  matrix w_;                         // used otherwise
+  weight_type type_ = weight_type::f32;
+  kernels::packed_matrix w_packed_;      // f32, when packed
+  matrix w_;                             // f32, otherwise
+  kernels::packed_int8_matrix w_int8_;   // int8
   vector b_;
 };
 
@@ -158,7 +247,35 @@ struct shared_input {
   template <class FirstAct = void, std::size_t N>
   static void forward(const_matrix_view x, const std::array<const linear*, N>& layers,
                       const std::array<matrix_view, N>& ys) noexcept {
-    if constexpr (linear::packed) {
+    bool all_int8 = true, any_int8 = false, same_in = true;
+    for (const linear* l : layers) {
+      all_int8 = all_int8 && l->type_ == weight_type::int8;
+      any_int8 = any_int8 || l->type_ == weight_type::int8;
+      same_in = same_in && l->in_ == layers[0]->in_;
+    }
+    if (all_int8 && same_in) {
+      // x quantised once for all of them.
+      const linear::int8_rows q = layers[0]->quantize(x, x.cols());
+      std::array<kernels::gemm_int8_args, N> g;
+      std::array<std::ptrdiff_t, N + 1> first{};
+      for (std::size_t i = 0; i < N; ++i) {
+        g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
+        first[i + 1] = first[i] + std::ptrdiff_t(kernels::gemm_panels(std::size_t(ys[i].cols())));
+      }
+      parallel_for(0, first[N], 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        for (std::size_t i = 0; i < N; ++i) {
+          const std::ptrdiff_t a = std::max(lo, first[i]), b = std::min(hi, first[i + 1]);
+          if (a >= b) continue;
+          if (i == 0) {
+            linear::run_int8_panels<FirstAct>(g[i], a - first[i], b - first[i]);
+          } else {
+            linear::run_int8_panels<void>(g[i], a - first[i], b - first[i]);
+          }
+        }
+      });
+      return;
+    }
+    if (linear::packed && !any_int8) {
       std::array<kernels::gemm_args, N> g;
       std::array<std::ptrdiff_t, N + 1> first{};
       for (std::size_t i = 0; i < N; ++i) {

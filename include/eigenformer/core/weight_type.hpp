@@ -1,0 +1,47 @@
+#pragma once
+/// @file
+/// How linear layers store their weights, chosen when a model is loaded. Activations, norms,
+/// attention scores and everything between the linear layers stay fp32 at every type.
+
+#include <eigenformer/core/config.hpp>
+#include <eigenformer/core/error.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace eigenformer {
+
+enum class weight_type : std::uint8_t {
+  /// fp32, packed for the fp32 GEMM. The default, so that numbers never change silently.
+  f32,
+  /// int8, symmetric with one scale per output channel; each token's activations are quantised
+  /// to int8 (one scale per token) for the product, which runs on AVX-512 VNNI
+  /// (kernels/gemm_int8.hpp). 1 byte per weight + 8 bytes per output channel.
+  int8,
+};
+
+/// "f32" or "int8": the name `--dtype` takes.
+inline const char* weight_type_name(weight_type t) noexcept {
+  switch (t) {
+    case weight_type::int8: return "int8";
+    case weight_type::f32: break;
+  }
+  return "f32";
+}
+
+/// Parses a weight type by name ("f32", "int8"); throws config_error naming @p what otherwise.
+inline weight_type parse_weight_type(std::string_view text, const std::string& what = "weight type") {
+  if (text == "f32") return weight_type::f32;
+  if (text == "int8") return weight_type::int8;
+  throw_error<config_error>("core.weight_type", what, "f32 or int8", "'" + std::string(text) + "'");
+}
+
+/// Options of a model load: `models::gpt2<>::load(dir, {.weights = weight_type::int8})`.
+struct load_options {
+  /// The storage of every linear layer (attention projections, FFNs, heads; a tied LM head's
+  /// token lookups read the same storage).
+  weight_type weights = weight_type::f32;
+};
+
+}  // namespace eigenformer
