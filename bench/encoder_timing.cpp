@@ -1,7 +1,8 @@
 // Times a BERT-base-shaped encoder (random weights, post-norm, GELU, d_model 768, 12 heads, FFN
 // 3072) over one sequence and prints the median milliseconds; bench/compare_pytorch.py runs it
 // beside PyTorch in the same script.
-//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1]
+//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1] [--int8 1]
+// --int8 1 stores every linear layer as int8 (weight_type::int8), quantised from the same weights.
 // --memory 1 prints, instead of the time, the weight bytes, the shared workspace and the peak
 // resident set size of the process (the figures of README "Memory").
 #include <eigenformer/eigenformer.hpp>
@@ -19,7 +20,7 @@ namespace ef = eigenformer;
 namespace ea = eigenformer::attention;
 
 int main(int argc, char** argv) {
-  long layers = 12, seq = 128, threads = 1, reps = 10, memory = 0, batch = 1;
+  long layers = 12, seq = 128, threads = 1, reps = 10, memory = 0, batch = 1, int8 = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const long v = std::strtol(argv[i + 1], nullptr, 10);
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps") reps = v;
     else if (a == "--memory") memory = v;
     else if (a == "--batch") batch = v;
+    else if (a == "--int8") int8 = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -43,10 +45,16 @@ int main(int argc, char** argv) {
   using ffn = ef::ffn::dense_ffn<ef::ops::gelu_erf>;
   using layer = ef::blocks::encoder_block<ea::softmax_attention, ffn, ef::ops::layer_norm, ef::blocks::post_norm>;
   ea::attention_config cfg{.d_model = d, .num_heads = 12};
+  const ef::weight_type type = int8 ? ef::weight_type::int8 : ef::weight_type::f32;
+  const auto stored = [&](const ef::ops::linear& l) { return ef::ops::linear(l.weight(), l.bias(), "linear", type); };
   std::vector<layer> stack;
-  for (long l = 0; l < layers; ++l)
-    stack.emplace_back(ea::multi_head_attention<ea::softmax_attention>(cfg, ea::attention_weights::random(cfg, unsigned(l))),
-                       ffn::random(d, ff), ef::ops::layer_norm::identity(d), ef::ops::layer_norm::identity(d));
+  for (long l = 0; l < layers; ++l) {
+    ea::attention_weights w = ea::attention_weights::random(cfg, unsigned(l));
+    w.type = type;
+    const ffn f = ffn::random(d, ff);
+    stack.emplace_back(ea::multi_head_attention<ea::softmax_attention>(cfg, std::move(w)), ffn(stored(f.up()), stored(f.down())),
+                       ef::ops::layer_norm::identity(d), ef::ops::layer_norm::identity(d));
+  }
   ef::models::encoder<layer, ef::ops::layer_norm> enc(std::move(stack));
   const ef::matrix x = ef::matrix::Random(seq * batch, d);
   ef::matrix out(seq * batch, d);
@@ -58,7 +66,8 @@ int main(int argc, char** argv) {
     for (long l = 0; l < layers; ++l) {
       auto& blk = enc.layer(std::size_t(l));
       weights += blk.ffn().up().weight_bytes() + blk.ffn().down().weight_bytes();
-      weights += 4 * std::size_t(d * d) * sizeof(float);  // q, k, v, o (768 = 12 panels: no padding)
+      // q, k, v, o (768 = 12 panels: no padding); int8: a byte per weight, 8 bytes per column.
+      weights += int8 ? 4 * std::size_t(d * d + 8 * d) : 4 * std::size_t(d * d) * sizeof(float);
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
