@@ -181,7 +181,7 @@ TEST_CASE("packed_int8_matrix: per-column scales, round trip within half a step,
     }
   }
   // A column holding ±inf or NaN gets a NaN scale (its outputs are NaN) and zero weights.
-  const std::vector<float> w = {1.0f, f_inf, 2.0f, -1.0f, f_nan, 0.5f};  // [3, 2]... as [2, 3]
+  const std::vector<float> w = {1.0f, f_inf, 2.0f, -1.0f, f_nan, 0.5f};  // B [k = 2, n = 3]
   const k::packed_int8_matrix p(w.data(), 3, 2, 3);
   REQUIRE(p.scales()[0] == 1.0f / 127.0f);
   REQUIRE(std::isnan(p.scales()[1]));

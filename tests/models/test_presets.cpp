@@ -33,17 +33,7 @@ void compare(const std::string& label, const ef::matrix& got, const nlohmann::js
   require_close(label, flat(got), want.get<std::vector<double>>(), [](std::size_t) { return tol; });
 }
 
-struct inputs {
-  std::vector<ef::token_id> ids, types;
-  std::vector<ef::index_t> offsets;
-};
-inputs read_inputs(const nlohmann::json& ref) {
-  inputs in;
-  in.ids = ref["ids"].get<std::vector<ef::token_id>>();
-  in.offsets = ref["offsets"].get<std::vector<ef::index_t>>();
-  if (ref.contains("token_types")) in.types = ref["token_types"].get<std::vector<ef::token_id>>();
-  return in;
-}
+const auto read_inputs = eftest::read_model_inputs;
 
 template <class Model>
 void check_decoder(const std::string& name) {

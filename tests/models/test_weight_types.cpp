@@ -43,17 +43,9 @@ double relative_error(const ef::matrix& got, const ef::matrix& want) {
   return double((got - want).norm()) / double(want.norm());
 }
 
-struct inputs {
-  std::vector<ef::token_id> ids, types;
-  std::vector<ef::index_t> offsets;
-};
+using inputs = eftest::model_inputs;
 inputs read_inputs(const std::string& name) {
-  const auto ref = eftest::load_fixture("models/" + name + "/reference.json");
-  inputs in;
-  in.ids = ref["ids"].get<std::vector<ef::token_id>>();
-  in.offsets = ref["offsets"].get<std::vector<ef::index_t>>();
-  if (ref.contains("token_types")) in.types = ref["token_types"].get<std::vector<ef::token_id>>();
-  return in;
+  return eftest::read_model_inputs(eftest::load_fixture("models/" + name + "/reference.json"));
 }
 
 template <class Model>

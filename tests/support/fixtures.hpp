@@ -27,6 +27,18 @@ inline nlohmann::json load_fixture(const std::string& name) {
   REQUIRE(in.good());
   return nlohmann::json::parse(in);
 }
+/// A packed batch of token ids as a model fixture's reference.json holds it.
+struct model_inputs {
+  std::vector<eigenformer::token_id> ids, types;  ///< types: empty unless the fixture has token_types
+  std::vector<eigenformer::index_t> offsets;
+};
+inline model_inputs read_model_inputs(const nlohmann::json& ref) {
+  model_inputs in;
+  in.ids = ref["ids"].get<std::vector<eigenformer::token_id>>();
+  in.offsets = ref["offsets"].get<std::vector<eigenformer::index_t>>();
+  if (ref.contains("token_types")) in.types = ref["token_types"].get<std::vector<eigenformer::token_id>>();
+  return in;
+}
 /// tests/data/models/<name>: the committed model folders (see tests/data/models/README.md).
 inline std::filesystem::path model_dir(const std::string& name) {
   const char* dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");

@@ -66,6 +66,18 @@ namespace quant_detail {
 inline float int8_scale(float max_abs, bool finite) noexcept {
   return finite ? max_abs / 127.0f : std::numeric_limits<float>::quiet_NaN();
 }
+/// The scale of n values at(0) .. at(n − 1): max |x| / 127, NaN when one is ±inf or NaN.
+template <class At>
+inline float int8_scale_of(std::size_t n, const At& at) noexcept {
+  float max_abs = 0.0f;
+  bool finite = true;
+  for (std::size_t r = 0; r < n; ++r) {
+    const float v = std::fabs(at(r));
+    if (!(v <= FLT_MAX)) finite = false;
+    else max_abs = std::max(max_abs, v);
+  }
+  return int8_scale(max_abs, finite);
+}
 /// round(x / s) clamped to [−127, 127], for s > 0 finite and x finite.
 inline int int8_round(float x, float s) noexcept {
   return static_cast<int>(std::clamp(std::nearbyint(x / s), -127.0f, 127.0f));
@@ -94,16 +106,9 @@ class packed_int8_matrix {
     scales_.assign(panels_ * panel_width, 0.0f);
     zero_terms_.assign(panels_ * panel_width, 0);
     for (std::size_t c = 0; c < n; ++c) {
-      float max_abs = 0.0f;
-      bool finite = true;
-      for (std::size_t r = 0; r < k; ++r) {
-        const float v = std::fabs(at(r, c));
-        if (!(v <= FLT_MAX)) finite = false;
-        else max_abs = std::max(max_abs, v);
-      }
-      const float s = quant_detail::int8_scale(max_abs, finite);
+      const float s = quant_detail::int8_scale_of(k, [&](std::size_t r) { return at(r, c); });
       scales_[c] = s;
-      if (!(s > 0.0f) || !finite) continue;  // zeros (or NaN outputs through s)
+      if (!(s > 0.0f)) continue;  // zeros (s = 0), or NaN outputs through s = NaN
       std::uint8_t* panel = bytes + (c / panel_width) * quads_ * quad_bytes + (c % panel_width) * 4;
       std::int32_t sum = 0;
       for (std::size_t r = 0; r < k; ++r) {
@@ -184,14 +189,7 @@ inline void quantize_rows(const float* a, std::ptrdiff_t lda, std::size_t m, std
   for (std::size_t i = 0; i < m; ++i) {
     const float* x = a + std::ptrdiff_t(i) * lda;
     std::uint8_t* out = u + std::ptrdiff_t(i) * ldu;
-    float max_abs = 0.0f;
-    bool finite = true;
-    for (std::size_t r = 0; r < k; ++r) {
-      const float v = std::fabs(x[r]);
-      if (!(v <= FLT_MAX)) finite = false;
-      else max_abs = std::max(max_abs, v);
-    }
-    const float s = quant_detail::int8_scale(max_abs, finite);
+    const float s = quant_detail::int8_scale_of(k, [&](std::size_t r) { return x[r]; });
     scales[i] = s;
     const bool zeros = !(s > 0.0f);  // NaN or 0
     for (std::size_t r = 0; r < k; ++r)

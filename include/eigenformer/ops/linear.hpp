@@ -167,7 +167,7 @@ class linear {
                                    std::size_t(k), std::size_t(in_), u + std::size_t(lo) * width,
                                    std::ptrdiff_t(width), scales + lo);
     };
-    if (m >= 64) {
+    if (m >= 64) {  // fewer rows (decode) quantise in less time than a fork and join takes
       parallel_for(0, std::ptrdiff_t(m), 16, rows);
     } else {
       rows(0, std::ptrdiff_t(m));
@@ -242,6 +242,23 @@ class linear {
 /// threads balance over the whole set (at decode, three 768-wide projections are 12 panels each).
 /// Each result is the one `forward` gives, bit for bit.
 struct shared_input {
+ private:
+  /// The layers' 64-column panels laid end to end and split across the threads in one parallel
+  /// region: run(i, lo, hi) computes panels [lo, hi) of layer i.
+  template <std::size_t N, class Run>
+  static void over_panels(const std::array<matrix_view, N>& ys, Run&& run) noexcept {
+    std::array<std::ptrdiff_t, N + 1> first{};
+    for (std::size_t i = 0; i < N; ++i)
+      first[i + 1] = first[i] + std::ptrdiff_t(kernels::gemm_panels(std::size_t(ys[i].cols())));
+    parallel_for(0, first[N], 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      for (std::size_t i = 0; i < N; ++i) {
+        const std::ptrdiff_t a = std::max(lo, first[i]), b = std::min(hi, first[i + 1]);
+        if (a < b) run(i, a - first[i], b - first[i]);
+      }
+    });
+  }
+
+ public:
   /// ys[i][:, :c_i] = act_i(x·W_i[:k, :c_i] + b_i) with c_i = ys[i].cols() and k = x.cols();
   /// act_0 = @p FirstAct (void: none), the others none. Shapes are the caller's to check.
   template <class FirstAct = void, std::size_t N>
@@ -257,40 +274,22 @@ struct shared_input {
       // x quantised once for all of them.
       const linear::int8_rows q = layers[0]->quantize(x, x.cols());
       std::array<kernels::gemm_int8_args, N> g;
-      std::array<std::ptrdiff_t, N + 1> first{};
-      for (std::size_t i = 0; i < N; ++i) {
-        g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
-        first[i + 1] = first[i] + std::ptrdiff_t(kernels::gemm_panels(std::size_t(ys[i].cols())));
-      }
-      parallel_for(0, first[N], 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        for (std::size_t i = 0; i < N; ++i) {
-          const std::ptrdiff_t a = std::max(lo, first[i]), b = std::min(hi, first[i + 1]);
-          if (a >= b) continue;
-          if (i == 0) {
-            linear::run_int8_panels<FirstAct>(g[i], a - first[i], b - first[i]);
-          } else {
-            linear::run_int8_panels<void>(g[i], a - first[i], b - first[i]);
-          }
+      for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
+      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        if (i == 0) {
+          linear::run_int8_panels<FirstAct>(g[i], lo, hi);
+        } else {
+          linear::run_int8_panels<void>(g[i], lo, hi);
         }
       });
-      return;
-    }
-    if (linear::packed && !any_int8) {
+    } else if (linear::packed && !any_int8) {
       std::array<kernels::gemm_args, N> g;
-      std::array<std::ptrdiff_t, N + 1> first{};
-      for (std::size_t i = 0; i < N; ++i) {
-        g[i] = layers[i]->args(x, ys[i], ys[i].cols(), x.cols());
-        first[i + 1] = first[i] + std::ptrdiff_t(kernels::gemm_panels(std::size_t(ys[i].cols())));
-      }
-      parallel_for(0, first[N], 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        for (std::size_t i = 0; i < N; ++i) {
-          const std::ptrdiff_t a = std::max(lo, first[i]), b = std::min(hi, first[i + 1]);
-          if (a >= b) continue;
-          if (i == 0) {
-            linear::run_panels<FirstAct>(g[i], a - first[i], b - first[i]);
-          } else {
-            linear::run_panels<void>(g[i], a - first[i], b - first[i]);
-          }
+      for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->args(x, ys[i], ys[i].cols(), x.cols());
+      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        if (i == 0) {
+          linear::run_panels<FirstAct>(g[i], lo, hi);
+        } else {
+          linear::run_panels<void>(g[i], lo, hi);
         }
       });
     } else {
