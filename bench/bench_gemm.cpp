@@ -9,6 +9,7 @@
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/gemm.hpp>
+#include <eigenformer/kernels/gemm_bf16.hpp>
 #include <eigenformer/kernels/gemm_int8.hpp>
 #include <eigenformer/kernels/xsimd_compat.hpp>
 
@@ -126,6 +127,34 @@ void int8_gemm(benchmark::State& s) {
 }
 BENCHMARK(int8_gemm)->Apply(gemm_shapes);
 
+// kernels::simd::gemm_bf16 at the same shapes, each row of A rounded to bf16 per call
+// (kernels::simd::to_bf16_rows, on the calling thread) as ops::linear does.
+void bf16_gemm(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0), kk = s.range(1), n = s.range(2);
+  const int threads = static_cast<int>(s.range(3));
+  eigenformer::set_num_threads(threads);
+  matrix a = matrix::Random(m, kk), b = matrix::Random(kk, n), c(m, n);
+  const k::packed_bf16_matrix bp(b.data(), n, std::size_t(kk), std::size_t(n));
+  const std::size_t width = k::bf16_row_elems(std::size_t(kk));
+  std::vector<std::uint16_t> u(std::size_t(m) * width);
+  const k::gemm_bf16_args g{u.data(), std::ptrdiff_t(width), std::size_t(m), std::size_t(n), &bp, nullptr, c.data(), n};
+  const auto panels = std::ptrdiff_t(k::gemm_panels(std::size_t(n)));
+  for (auto _ : s) {
+    k::simd::to_bf16_rows(a.data(), kk, std::size_t(m), std::size_t(kk), std::size_t(kk), u.data(),
+                          std::ptrdiff_t(width));
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi));
+    });
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m * n * kk) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  s.counters["threads"] = eigenformer::num_threads();
+  eigenformer::set_num_threads(1);
+}
+BENCHMARK(bf16_gemm)->Apply(gemm_shapes);
+
 // Read bandwidth from memory: a simd sum over 512 MiB (far beyond the last-level cache), the
 // threads splitting the buffer, four streams per thread. Bytes/s is the figure; the decode GEMV below is compared with it.
 void read_bandwidth(benchmark::State& s) {
@@ -218,6 +247,35 @@ void int8_gemv_stream(benchmark::State& s) {
   eigenformer::set_num_threads(1);
 }
 
+// The decode-shaped products on bf16 weights: a ring of 48 packed 768×3072 bf16 matrices (the
+// same 226 MB as the fp32 ring), rows rounded per call. Bytes/s counts the weight bytes read.
+void bf16_gemv_stream(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0);
+  const int threads = static_cast<int>(s.range(1));
+  eigenformer::set_num_threads(threads);
+  constexpr std::size_t kk = 768, n = 3072, ring = 48;
+  const matrix b = matrix::Random(kk, n);
+  std::vector<k::packed_bf16_matrix> weights;
+  for (std::size_t i = 0; i < ring; ++i) weights.emplace_back(b.data(), std::ptrdiff_t(n), kk, n);
+  matrix a = matrix::Random(m, kk), c(m, n);
+  std::vector<std::uint16_t> u(std::size_t(m) * kk);
+  const auto panels = std::ptrdiff_t(k::gemm_panels(n));
+  std::size_t next = 0;
+  for (auto _ : s) {
+    k::simd::to_bf16_rows(a.data(), kk, std::size_t(m), kk, kk, u.data(), kk);
+    const k::gemm_bf16_args g{u.data(), kk, std::size_t(m), n, &weights[next], nullptr, c.data(), n};
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi));
+    });
+    next = (next + 1) % ring;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(weights[0].bytes()));
+  eigenformer::set_num_threads(1);
+}
+
 void gemv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "threads"});
   const int all = static_cast<int>(std::thread::hardware_concurrency());
@@ -230,6 +288,7 @@ void gemv_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(packed_gemv_stream)->Apply(gemv_shapes);
 BENCHMARK(eigen_gemv_stream)->Apply(gemv_shapes);
 BENCHMARK(int8_gemv_stream)->Apply(gemv_shapes);
+BENCHMARK(bf16_gemv_stream)->Apply(gemv_shapes);
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 // Times a BERT-base-shaped encoder (random weights, post-norm, GELU, d_model 768, 12 heads, FFN
 // 3072) over one sequence and prints the median milliseconds; bench/compare_pytorch.py runs it
 // beside PyTorch in the same script.
-//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1] [--int8 1]
-// --int8 1 stores every linear layer as int8 (weight_type::int8), quantised from the same weights.
+//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1] [--dtype f32|bf16|int8]
+// --dtype bf16 / int8 stores every linear layer as bf16 / int8, converted from the same weights.
 // --memory 1 prints, instead of the time, the weight bytes, the shared workspace and the peak
 // resident set size of the process (the figures of README "Memory").
 #include <eigenformer/eigenformer.hpp>
@@ -20,17 +20,18 @@ namespace ef = eigenformer;
 namespace ea = eigenformer::attention;
 
 int main(int argc, char** argv) {
-  long layers = 12, seq = 128, threads = 1, reps = 10, memory = 0, batch = 1, int8 = 0;
+  long layers = 12, seq = 128, threads = 1, reps = 10, memory = 0, batch = 1;
+  std::string dtype = "f32";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const long v = std::strtol(argv[i + 1], nullptr, 10);
-    if (a == "--layers") layers = v;
+    if (a == "--dtype") dtype = argv[i + 1];
+    else if (a == "--layers") layers = v;
     else if (a == "--seq") seq = v;
     else if (a == "--threads") threads = v;
     else if (a == "--reps") reps = v;
     else if (a == "--memory") memory = v;
     else if (a == "--batch") batch = v;
-    else if (a == "--int8") int8 = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -45,7 +46,13 @@ int main(int argc, char** argv) {
   using ffn = ef::ffn::dense_ffn<ef::ops::gelu_erf>;
   using layer = ef::blocks::encoder_block<ea::softmax_attention, ffn, ef::ops::layer_norm, ef::blocks::post_norm>;
   ea::attention_config cfg{.d_model = d, .num_heads = 12};
-  const ef::weight_type type = int8 ? ef::weight_type::int8 : ef::weight_type::f32;
+  ef::weight_type type;
+  try {
+    type = ef::parse_weight_type(dtype, "--dtype");
+  } catch (const ef::error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
   const auto stored = [&](const ef::ops::linear& l) { return ef::ops::linear(l.weight(), l.bias(), "linear", type); };
   std::vector<layer> stack;
   for (long l = 0; l < layers; ++l) {
@@ -66,8 +73,7 @@ int main(int argc, char** argv) {
     for (long l = 0; l < layers; ++l) {
       auto& blk = enc.layer(std::size_t(l));
       weights += blk.ffn().up().weight_bytes() + blk.ffn().down().weight_bytes();
-      // q, k, v, o (768 = 12 panels: no padding); int8: a byte per weight, 8 bytes per column.
-      weights += int8 ? 4 * std::size_t(d * d + 8 * d) : 4 * std::size_t(d * d) * sizeof(float);
+      weights += blk.attention().weight_bytes();
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -99,9 +99,17 @@ class multi_head_attention {
     g_buf_.share(ws.attention[4]);
     part_acc_buf_.share(ws.attention[5]);
   }
-  /// The weights, unpacked into the [in, out] matrices they were given as (a copy).
+  /// Bytes of the projections' weight storage (ops::linear::weight_bytes of each; biases not
+  /// counted).
+  std::size_t weight_bytes() const noexcept {
+    std::size_t n = q_proj_.weight_bytes() + k_proj_.weight_bytes() + v_proj_.weight_bytes() + o_proj_.weight_bytes();
+    return cfg_.gated ? n + g_proj_.weight_bytes() : n;
+  }
+  /// The weights, unpacked into the [in, out] matrices they were given as (a copy; for a
+  /// reduced-precision type, the values the products use), with their weight type.
   attention_weights weights() const {
     attention_weights w;
+    w.type = q_proj_.type();
     w.wq = q_proj_.weight();
     w.wk = k_proj_.weight();
     w.wv = v_proj_.weight();

@@ -15,26 +15,33 @@ namespace eigenformer {
 enum class weight_type : std::uint8_t {
   /// fp32, packed for the fp32 GEMM. The default, so that numbers never change silently.
   f32,
+  /// bf16 (round to nearest even from F32/F16 checkpoints, taken as stored from BF16 ones); each
+  /// call rounds the activations to bf16 as well, and the products are summed in fp32 on AVX-512
+  /// BF16 (`vdpbf16ps`; kernels/gemm_bf16.hpp). 2 bytes per weight.
+  bf16,
   /// int8, symmetric with one scale per output channel; each token's activations are quantised
   /// to int8 (one scale per token) for the product, which runs on AVX-512 VNNI
   /// (kernels/gemm_int8.hpp). 1 byte per weight + 8 bytes per output channel.
   int8,
 };
 
-/// "f32" or "int8": the name `--dtype` takes.
+/// "f32", "bf16" or "int8": the name `--dtype` takes.
 inline const char* weight_type_name(weight_type t) noexcept {
   switch (t) {
+    case weight_type::bf16: return "bf16";
     case weight_type::int8: return "int8";
     case weight_type::f32: break;
   }
   return "f32";
 }
 
-/// Parses a weight type by name ("f32", "int8"); throws config_error naming @p what otherwise.
+/// Parses a weight type by name ("f32", "bf16", "int8"); throws config_error naming @p what
+/// otherwise.
 inline weight_type parse_weight_type(std::string_view text, const std::string& what = "weight type") {
   if (text == "f32") return weight_type::f32;
+  if (text == "bf16") return weight_type::bf16;
   if (text == "int8") return weight_type::int8;
-  throw_error<config_error>("core.weight_type", what, "f32 or int8", "'" + std::string(text) + "'");
+  throw_error<config_error>("core.weight_type", what, "f32, bf16 or int8", "'" + std::string(text) + "'");
 }
 
 /// Options of a model load: `models::gpt2<>::load(dir, {.weights = weight_type::int8})`.

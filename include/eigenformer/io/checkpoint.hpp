@@ -179,6 +179,27 @@ class weight_binder {
     }
     file->release(*t);
   }
+  /// The stored element type of tensor @p name (under the prefix), or nullopt when absent.
+  std::optional<dtype> stored_type(const std::string& name) const noexcept {
+    auto [t, file] = state_->ckpt->find(prefix_ + name);
+    if (!t) return std::nullopt;
+    return t->type;
+  }
+  /// Calls `fn(const std::byte* bits)` with BF16 tensor @p name of shape @p shape, its bytes as
+  /// stored (little-endian, any alignment): for layers that keep bf16, with no float copy. The
+  /// caller has checked `stored_type(name) == dtype::bf16`; a missing tensor or another dtype is
+  /// handled as visit() handles it, through a float copy rounded back by @p from_floats.
+  template <class Fn, class FromFloats>
+  void visit_bf16(const std::string& name, const std::vector<std::int64_t>& shape, Fn&& fn, FromFloats&& from_floats) {
+    auto [t, file] = state_->ckpt->find(prefix_ + name);
+    if (!t || t->type != dtype::bf16 || t->shape != shape) {
+      visit(name, shape, from_floats);
+      return;
+    }
+    state_->used.insert(prefix_ + name);
+    fn(file->data(*t));
+    file->release(*t);
+  }
   /// Tensor @p name, which must have shape @p shape, as row-major floats.
   std::vector<float> get(const std::string& name, const std::vector<std::int64_t>& shape) {
     std::vector<float> out;

@@ -32,9 +32,16 @@ namespace eigenformer::models::hf {
 inline ops::linear linear(io::weight_binder w, index_t out, index_t in, bool bias) {
   vector b = bias ? w.get_vector("bias", out) : vector();
   ops::linear l;
-  w.visit("weight", {out, in}, [&](const float* p) {
+  const auto from_floats = [&](const float* p) {
     l = ops::linear::from_out_in(p, out, in, in, std::move(b), w.scope_name(), w.linear_weights());
-  });
+  };
+  if (w.linear_weights() == weight_type::bf16) {  // a BF16 tensor is packed from its own bits
+    w.visit_bf16("weight", {out, in}, [&](const std::byte* bits) {
+      l = ops::linear::from_out_in_bf16(bits, out, in, in, std::move(b), w.scope_name());
+    }, from_floats);
+  } else {
+    w.visit("weight", {out, in}, from_floats);
+  }
   return l;
 }
 template <class Add>

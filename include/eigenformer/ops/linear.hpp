@@ -8,9 +8,12 @@
 ///  - `f32`: where the translation unit targets AVX-512 (`kernels::simd::has_gemm`), packed
 ///    once into the panel layout of `kernels::simd::gemm` and only that copy is kept; elsewhere
 ///    (and under EIGENFORMER_FORCE_SCALAR) kept as a matrix for Eigen's product.
+///  - `bf16`: rounded once and packed for `kernels::simd::gemm_bf16` (AVX-512 BF16, or the
+///    AVX-512F widening path, or the scalar twin); each call rounds the rows of x to bf16 into a
+///    per-thread buffer that grows to the largest shape seen, then runs the product.
 ///  - `int8`: quantised once per output channel and packed for `kernels::simd::gemm_int8`
 ///    (AVX-512 VNNI; the scalar twin elsewhere); each call quantises the rows of x per token
-///    into a per-thread buffer that grows to the largest shape seen, then runs the product.
+///    into the per-thread buffer, then runs the product.
 /// Threads split the output columns.
 
 #include <eigenformer/core/error.hpp>
@@ -18,6 +21,7 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/kernels/gemm.hpp>
+#include <eigenformer/kernels/gemm_bf16.hpp>
 #include <eigenformer/kernels/gemm_int8.hpp>
 
 #include <algorithm>
@@ -54,6 +58,19 @@ class linear {
     l.store(weight, ld, in, out, true, type, name);
     return l;
   }
+  /// weight given as [out, in] row-major bf16 bits (a BF16 checkpoint's tensor, any alignment),
+  /// row stride @p ld, stored as bf16 with no float copy in between.
+  static linear from_out_in_bf16(const std::byte* weight, index_t out, index_t in, index_t ld, vector bias,
+                                 const std::string& name = "linear") {
+    linear l;
+    l.b_ = std::move(bias);
+    l.check_bias(out, name);
+    l.in_ = in;
+    l.out_ = out;
+    l.type_ = weight_type::bf16;
+    l.w_bf16_ = kernels::packed_bf16_matrix::from_bits(weight, ld, std::size_t(in), std::size_t(out), true);
+    return l;
+  }
   /// Uniform(±1/√in) weights and biases, PyTorch's default initialisation, for tests and benchmarks.
   static linear random(index_t in, index_t out, bool bias = true) {
     const float a = 1.0f / std::sqrt(static_cast<float>(in));
@@ -67,6 +84,12 @@ class linear {
   /// The weight the product uses, [in, out] (a copy: the layer may hold it packed; for int8,
   /// the dequantised values q · scale).
   matrix weight() const {
+    if (type_ == weight_type::bf16) {
+      matrix w(in_, out_);
+      for (index_t r = 0; r < in_; ++r)
+        for (index_t c = 0; c < out_; ++c) w(r, c) = w_bf16_.value(std::size_t(r), std::size_t(c));
+      return w;
+    }
     if (type_ == weight_type::int8) {
       matrix w(in_, out_);
       for (index_t r = 0; r < in_; ++r)
@@ -84,6 +107,10 @@ class linear {
   /// out[k] = W[k, c] for k < in(): column c of the weight (row c of PyTorch's [out, in]), e.g.
   /// the embedding of token c when an LM head is tied to the embeddings.
   void column(index_t c, float* out) const noexcept {
+    if (type_ == weight_type::bf16) {
+      for (index_t k = 0; k < in_; ++k) out[k] = w_bf16_.value(std::size_t(k), std::size_t(c));
+      return;
+    }
     if (type_ == weight_type::int8) {
       for (index_t k = 0; k < in_; ++k) out[k] = w_int8_.dequantized(std::size_t(k), std::size_t(c));
       return;
@@ -100,6 +127,7 @@ class linear {
   const vector& bias() const noexcept { return b_; }
   /// Bytes of weight storage held (packed panels include their zero padding).
   std::size_t weight_bytes() const noexcept {
+    if (type_ == weight_type::bf16) return w_bf16_.bytes();
     if (type_ == weight_type::int8) return w_int8_.bytes();
     if constexpr (packed) return w_packed_.size() * sizeof(float);
     return std::size_t(w_.size()) * sizeof(float);
@@ -113,6 +141,13 @@ class linear {
   void forward(const_matrix_view x, matrix_view y, index_t cols = 0, index_t k = 0) const noexcept {
     if (cols == 0) cols = out_;
     if (k == 0) k = in_;
+    if (type_ == weight_type::bf16) {
+      const bf16_rows a = to_bf16(x, k);
+      const kernels::gemm_bf16_args g = bf16_args(a, y, cols);
+      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_bf16_panels<Act>(g, lo, hi); });
+      return;
+    }
     if (type_ == weight_type::int8) {
       const int8_rows q = quantize(x, k);
       const kernels::gemm_int8_args g = int8_args(q, y, cols);
@@ -149,18 +184,62 @@ class linear {
     const float* scales;
     std::size_t m;
   };
-  /// Quantises x[:, :k] for a product with this layer's packed k (the padding is zeros). The
-  /// buffer is per thread and grows to the largest shape seen; a call that needs more allocates.
-  int8_rows quantize(const const_matrix_view& x, index_t k) const noexcept {
-    struct scratch {
-      std::vector<std::uint8_t> u;
-      std::vector<float> scales;
-    };
+  /// x's rows rounded to bf16 for the bf16 product, in the calling thread's buffer.
+  struct bf16_rows {
+    const std::uint16_t* u;
+    std::ptrdiff_t ld;
+    std::size_t m;
+  };
+  /// The calling thread's buffers for the converted rows of x: they grow to the largest shape
+  /// seen; a call that needs more allocates.
+  struct scratch {
+    std::vector<std::uint8_t> u8;
+    std::vector<std::uint16_t> u16;
+    std::vector<float> scales;
+  };
+  static scratch& thread_scratch() noexcept {
     thread_local scratch s;
+    return s;
+  }
+  /// Rounds x[:, :k] to bf16 for a product with this layer's packed k (the padding is zeros).
+  bf16_rows to_bf16(const const_matrix_view& x, index_t k) const noexcept {
+    scratch& s = thread_scratch();
+    const std::size_t m = std::size_t(x.rows()), width = kernels::bf16_row_elems(std::size_t(in_));
+    if (s.u16.size() < m * width) s.u16.resize(m * width);
+    std::uint16_t* u = s.u16.data();
+    const auto rows = [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      kernels::simd::to_bf16_rows(x.data() + lo * x.outerStride(), x.outerStride(), std::size_t(hi - lo),
+                                  std::size_t(k), std::size_t(in_), u + std::size_t(lo) * width,
+                                  std::ptrdiff_t(width));
+    };
+    if (m >= 64) {  // as quantize: fewer rows convert in less time than a fork and join takes
+      parallel_for(0, std::ptrdiff_t(m), 16, rows);
+    } else {
+      rows(0, std::ptrdiff_t(m));
+    }
+    return {u, std::ptrdiff_t(width), m};
+  }
+  kernels::gemm_bf16_args bf16_args(const bf16_rows& a, matrix_view y, index_t cols) const noexcept {
+    return {a.u, a.ld, a.m, std::size_t(cols), &w_bf16_, b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
+  }
+  template <class Act>
+  static void run_bf16_panels(const kernels::gemm_bf16_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    if constexpr (std::is_void_v<Act>) {
+      kernels::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi));
+    } else {
+      kernels::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi),
+                               [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
+    }
+  }
+
+  /// Quantises x[:, :k] for a product with this layer's packed k (the padding is zeros), into
+  /// the calling thread's buffer.
+  int8_rows quantize(const const_matrix_view& x, index_t k) const noexcept {
+    scratch& s = thread_scratch();
     const std::size_t m = std::size_t(x.rows()), width = kernels::int8_row_bytes(std::size_t(in_));
-    if (s.u.size() < m * width) s.u.resize(m * width);
+    if (s.u8.size() < m * width) s.u8.resize(m * width);
     if (s.scales.size() < m) s.scales.resize(m);
-    std::uint8_t* u = s.u.data();
+    std::uint8_t* u = s.u8.data();
     float* scales = s.scales.data();
     const auto rows = [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
       kernels::simd::quantize_rows(x.data() + lo * x.outerStride(), x.outerStride(), std::size_t(hi - lo),
@@ -212,6 +291,10 @@ class linear {
     in_ = in;
     out_ = out;
     type_ = type;
+    if (type == weight_type::bf16) {
+      w_bf16_ = kernels::packed_bf16_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      return;
+    }
     if (type == weight_type::int8) {
       if (std::size_t(in) > kernels::int8_max_k)
         throw_error<shape_error>("ops.linear", "inputs of '" + name + "' stored as int8",
@@ -233,6 +316,7 @@ class linear {
   weight_type type_ = weight_type::f32;
   kernels::packed_matrix w_packed_;      // f32, when packed
   matrix w_;                             // f32, otherwise
+  kernels::packed_bf16_matrix w_bf16_;   // bf16
   kernels::packed_int8_matrix w_int8_;   // int8
   vector b_;
 };
@@ -264,14 +348,25 @@ struct shared_input {
   template <class FirstAct = void, std::size_t N>
   static void forward(const_matrix_view x, const std::array<const linear*, N>& layers,
                       const std::array<matrix_view, N>& ys) noexcept {
-    bool all_int8 = true, any_int8 = false, same_in = true;
+    const weight_type type = layers[0]->type_;
+    bool same_type = true, same_in = true;  // bf16 and int8: x is converted once for all of them
     for (const linear* l : layers) {
-      all_int8 = all_int8 && l->type_ == weight_type::int8;
-      any_int8 = any_int8 || l->type_ == weight_type::int8;
+      same_type = same_type && l->type_ == type;
       same_in = same_in && l->in_ == layers[0]->in_;
     }
-    if (all_int8 && same_in) {
-      // x quantised once for all of them.
+    const bool same = same_type && same_in;
+    if (same && type == weight_type::bf16) {
+      const linear::bf16_rows a = layers[0]->to_bf16(x, x.cols());
+      std::array<kernels::gemm_bf16_args, N> g;
+      for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->bf16_args(a, ys[i], ys[i].cols());
+      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
+        if (i == 0) {
+          linear::run_bf16_panels<FirstAct>(g[i], lo, hi);
+        } else {
+          linear::run_bf16_panels<void>(g[i], lo, hi);
+        }
+      });
+    } else if (same && type == weight_type::int8) {
       const linear::int8_rows q = layers[0]->quantize(x, x.cols());
       std::array<kernels::gemm_int8_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
@@ -282,7 +377,7 @@ struct shared_input {
           linear::run_int8_panels<void>(g[i], lo, hi);
         }
       });
-    } else if (linear::packed && !any_int8) {
+    } else if (linear::packed && same_type && type == weight_type::f32) {
       std::array<kernels::gemm_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->args(x, ys[i], ys[i].cols(), x.cols());
       over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
