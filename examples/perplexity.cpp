@@ -137,12 +137,12 @@ std::size_t argmax(const float* x, std::size_t n) noexcept { return std::size_t(
 
 /// What one scored position contributes.
 struct scored {
-  double nll = 0.0;       ///< -log p_model(target)
-  double nll_base = 0.0;  ///< -log p_base(target) (with a base)
-  double kld = 0.0;       ///< KL(p_base || p_model) = Σ_j p_base,j (log p_base,j - log p_model,j)
-  bool same_top = false;  ///< the two most likely tokens agree
-  bool identical = false; ///< the two logits rows are bitwise equal
-  bool finite = true;     ///< both rows were finite
+  double nll = 0.0;        ///< -log p_model(target)
+  double nll_base = 0.0;   ///< -log p_base(target) (with a base)
+  double kld = 0.0;        ///< KL(p_base || p_model) = Σ_j p_base,j (log p_base,j - log p_model,j)
+  bool same_top = false;   ///< the two most likely tokens agree
+  bool identical = false;  ///< the two logits rows are bitwise equal
+  bool finite = true;      ///< both rows were finite
 };
 
 /// Scores rows [0, logits.rows()) of one chunk: row r predicts @p targets[r]. @p base is empty
@@ -191,6 +191,13 @@ void measure(Model& model, Model* base, const std::vector<ef::token_id>& ids, co
   const ef::index_t ctx = o.context, first = ctx / 2, n_scored = ctx - 1 - first;
   const ef::index_t vocab = model.vocab_size();
   const std::size_t chunks = std::size_t(o.chunks);
+  // A tokenizer that does not belong to the model: said once, naming both, before any work.
+  const auto top = std::max_element(ids.begin(), ids.end());
+  if (*top >= vocab)
+    ef::throw_error<ef::config_error>("perplexity", "token ids of the text",
+                                      "ids below the model's vocabulary size " + std::to_string(vocab) +
+                                          " (the folder's tokenizer and model disagree)",
+                                      std::to_string(*top) + " at token " + std::to_string(top - ids.begin()), o.file);
   std::printf("model: %s (%s weights%s), text: %s, %zu tokens\n", o.dir.c_str(), ef::weight_type_name(o.weights),
               base ? "; base: the same folder at f32" : "", o.file.c_str(), ids.size());
   std::printf("%zu chunks of %ld tokens, the last %ld of each scored: %zu tokens scored\n", chunks, long(ctx),
