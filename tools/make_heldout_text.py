@@ -25,36 +25,13 @@ characters, 1,152,078 tokens), so a different bible-kjv text cannot silently giv
 import argparse
 import json
 import os
-import re
-import subprocess
+
+from kjv_corpus import PAT, bpe, bytes_to_unicode, corpus
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 MODEL = os.path.join(ROOT, "models", "kjv-gpt2")
 MAX_BYTES = 24 * 1024
 CORPUS_CHARS, CORPUS_TOKENS = 4137849, 1152078  # models/kjv-gpt2/README.md, "How it was made"
-
-# As in tools/train_shipped_model.py (GPT-2's pattern; the corpus is ASCII).
-PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""")
-
-
-def corpus():
-    """tools/train_shipped_model.py's corpus(), unchanged."""
-    raw = subprocess.run(["bible", "-f", "Genesis1:1-Revelation22:21"], check=True, capture_output=True,
-                         text=True).stdout
-    lines = [re.sub(r"^\S+?\d+:\d+ ", "", l).strip() for l in raw.splitlines()]
-    return "\n".join(l for l in lines if l) + "\n"
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
 
 def read_merges():
     with open(os.path.join(MODEL, "merges.txt"), encoding="utf-8") as f:
@@ -63,22 +40,8 @@ def read_merges():
 
 
 def token_count(piece, b2u, ranks):
-    """Number of BPE tokens of one pre-tokenised piece (merging the lowest-rank pair first)."""
-    s = [b2u[b] for b in piece.encode()]
-    while len(s) > 1:
-        rank, i = min((ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(s, s[1:])))
-        if rank == 1 << 30:
-            break
-        pair, out, i = (s[i], s[i + 1]), [], 0
-        while i < len(s):
-            if i + 1 < len(s) and (s[i], s[i + 1]) == pair:
-                out.append(pair[0] + pair[1])
-                i += 2
-            else:
-                out.append(s[i])
-                i += 1
-        s = out
-    return len(s)
+    """Number of BPE tokens of one pre-tokenised piece."""
+    return len(bpe(piece, b2u, ranks))
 
 
 def main():

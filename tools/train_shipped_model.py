@@ -20,38 +20,16 @@ import collections
 import json
 import math
 import os
-import re
 import struct
-import subprocess
 import time
 
 import torch
 
+from kjv_corpus import PAT, bpe, bytes_to_unicode, corpus
+
 VOCAB, D, LAYERS, HEADS, CTX = 2048, 192, 4, 6, 128
 BATCH, SEQ = 16, 128
 SEED = 1611
-
-
-def corpus():
-    raw = subprocess.run(["bible", "-f", "Genesis1:1-Revelation22:21"], check=True, capture_output=True,
-                         text=True).stdout
-    lines = [re.sub(r"^\S+?\d+:\d+ ", "", l).strip() for l in raw.splitlines()]
-    return "\n".join(l for l in lines if l) + "\n"
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
-# GPT-2's pattern; the corpus is ASCII, for which \p{L} = [A-Za-z] and \p{N} = [0-9].
-PAT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+""")
 
 
 def train_bpe(text, vocab_size):
@@ -106,22 +84,7 @@ def train_bpe(text, vocab_size):
 def seqs_of(piece, b2u, merges, _ranks={}):
     if not _ranks:
         _ranks.update({m: i for i, m in enumerate(merges)})
-    s = [b2u[b] for b in piece.encode()]
-    while len(s) > 1:
-        best = min(((_ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(s, s[1:]))))
-        if best[0] == 1 << 30:
-            break
-        pair = merges[best[0]]
-        out, i = [], 0
-        while i < len(s):
-            if i + 1 < len(s) and s[i] == pair[0] and s[i + 1] == pair[1]:
-                out.append(pair[0] + pair[1])
-                i += 2
-            else:
-                out.append(s[i])
-                i += 1
-        s = out
-    return s
+    return bpe(piece, b2u, _ranks)
 
 
 class GPT2(torch.nn.Module):

@@ -47,7 +47,7 @@ constexpr double int8_tol = 0.08;
 // whatever the row's largest value, so the fixtures' rows with one large value do not widen it
 // as they widen int8's. Measured 2026-12-02: gpt2 0.81 %, gpt2_bf16 0.47 %, llama 1.17 %, bert
 // hidden 0.80-0.90 %, pooled 0.79-0.94 %, MLM logits 0.58-0.75 %: about a fifth of int8's. 2.5 %
-// bounds them with a margin of two; a wrong product moves them by tens of %.
+// bounds them with a margin of two.
 constexpr double bf16_tol = 0.025;
 
 double tolerance(ef::weight_type t) { return t == ef::weight_type::bf16 ? bf16_tol : int8_tol; }

@@ -337,6 +337,45 @@ inline void panel_masks(std::size_t w, __mmask16 (&mask)[4]) noexcept {
   }
 }
 
+/// Asks for the 256 bytes 32 steps (8 KiB) ahead of @p step in a panel of 256-byte steps (an int8
+/// quad, a bf16 pair): what the few-row (decode) tiles of the products over whole k, which are
+/// bound by the weight stream, prefetch each step.
+inline void prefetch_steps_ahead(const void* step) noexcept {
+  const char* ahead = static_cast<const char*>(step) + 32 * 256;
+  _mm_prefetch(ahead, _MM_HINT_T0);
+  _mm_prefetch(ahead + 64, _MM_HINT_T0);
+  _mm_prefetch(ahead + 128, _MM_HINT_T0);
+  _mm_prefetch(ahead + 192, _MM_HINT_T0);
+}
+
+/// The loop nest of the products whose tiles run over the whole of k (int8, bf16): columns
+/// [64·p0, 64·p1) of C [m, n] (row stride ldc), rows blocked by 192 so that a block of 4 panels
+/// is reused from L2 across the row tiles of the block. `tile(rows, i, p, mask)` computes rows
+/// [i, i + rows) (rows ≤ MR) of panel p; then the epilogue runs on each of those rows.
+template <std::size_t MR, class Tile, class Epilogue>
+inline void whole_k_tiles(std::size_t m, std::size_t n, float* c, std::ptrdiff_t ldc, std::size_t p0,
+                          std::size_t p1, Tile&& tile, Epilogue& epilogue) noexcept {
+  constexpr std::size_t W = packed_matrix::panel_width, mc = gemm_mc, nc = gemm_nc;
+  if (m == 0 || n == 0) return;
+  p1 = std::min(p1, kernels::gemm_panels(n));
+  for (std::size_t i0 = 0; i0 < m; i0 += mc) {
+    const std::size_t i1 = std::min(m, i0 + mc);
+    for (std::size_t q0 = p0; q0 < p1; q0 += nc) {
+      const std::size_t q1 = std::min(p1, q0 + nc);
+      for (std::size_t i = i0; i < i1; i += MR) {
+        const std::size_t rows = std::min(MR, i1 - i);
+        for (std::size_t p = q0; p < q1; ++p) {
+          const std::size_t c0 = p * W, w = std::min(W, n - c0);
+          __mmask16 mask[4];
+          panel_masks(w, mask);
+          tile(rows, i, p, mask);
+          for (std::size_t r = 0; r < rows; ++r) epilogue(c + std::ptrdiff_t(i + r) * ldc + std::ptrdiff_t(c0), w);
+        }
+      }
+    }
+  }
+}
+
 /// Panels [p0, p1) of the product, all rows: the unit of work of one thread.
 template <class Epilogue>
 inline void gemm_panels(const gemm_args& g, std::size_t p0, std::size_t p1, Epilogue& epilogue) noexcept {

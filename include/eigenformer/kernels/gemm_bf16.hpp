@@ -237,14 +237,7 @@ inline void bf16_tile(const gemm_bf16_args& g, std::size_t i, std::size_t p, con
   }
   [[maybe_unused]] const __m512i high_half = _mm512_set1_epi32(int(0xffff0000u));
   for (std::size_t t = 0; t < pairs; ++t, b += packed_bf16_matrix::pair_elems) {
-    if constexpr (MR <= 2) {
-      // Few rows (decode): bound by the weight stream; ask for it 32 pairs (8 KiB) ahead.
-      const char* ahead = reinterpret_cast<const char*>(b + 32 * packed_bf16_matrix::pair_elems);
-      _mm_prefetch(ahead, _MM_HINT_T0);
-      _mm_prefetch(ahead + 64, _MM_HINT_T0);
-      _mm_prefetch(ahead + 128, _MM_HINT_T0);
-      _mm_prefetch(ahead + 192, _MM_HINT_T0);
-    }
+    if constexpr (MR <= 2) simd::detail::prefetch_steps_ahead(b);  // few rows (decode)
     __m512i bv[4];
     for (std::size_t j = 0; j < 4; ++j) bv[j] = _mm512_load_si512(b + 32 * j);
     if constexpr (Native) {
@@ -287,30 +280,16 @@ inline void bf16_rows(std::size_t rows, const gemm_bf16_args& g, std::size_t i, 
 }
 
 /// Columns [64·p0, 64·p1) of C, then the epilogue, with `vdpbf16ps` (Native, only where the
-/// target has AVX512-BF16) or the widening fma chain. Rows are blocked by 192 so that a block of
-/// 4 panels (4 × 256 · pairs bytes) is reused from L2 across the row tiles of the block.
+/// target has AVX512-BF16) or the widening fma chain; blocked as whole_k_tiles says.
 template <bool Native, class Epilogue = no_epilogue>
 inline void gemm_bf16_impl(const gemm_bf16_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
   static_assert(!Native || EIGENFORMER_HAS_NATIVE_BF16_DOT, "vdpbf16ps needs a target with AVX512-BF16");
-  constexpr std::size_t W = packed_bf16_matrix::panel_width, mc = 192, nc = 4;
-  if (g.m == 0 || g.n == 0) return;
-  p1 = std::min(p1, kernels::gemm_panels(g.n));
-  for (std::size_t i0 = 0; i0 < g.m; i0 += mc) {
-    const std::size_t i1 = std::min(g.m, i0 + mc);
-    for (std::size_t q0 = p0; q0 < p1; q0 += nc) {
-      const std::size_t q1 = std::min(p1, q0 + nc);
-      for (std::size_t i = i0; i < i1; i += gemm_bf16_mr) {
-        const std::size_t rows = std::min(gemm_bf16_mr, i1 - i);
-        for (std::size_t p = q0; p < q1; ++p) {
-          const std::size_t c0 = p * W, w = std::min(W, g.n - c0);
-          __mmask16 mask[4];
-          simd::detail::panel_masks(w, mask);
-          bf16_rows<Native>(rows, g, i, p, mask);
-          for (std::size_t r = 0; r < rows; ++r) epilogue(g.c + std::ptrdiff_t(i + r) * g.ldc + std::ptrdiff_t(c0), w);
-        }
-      }
-    }
-  }
+  whole_k_tiles<gemm_bf16_mr>(
+      g.m, g.n, g.c, g.ldc, p0, p1,
+      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
+        bf16_rows<Native>(rows, g, i, p, mask);
+      },
+      epilogue);
 }
 
 }  // namespace detail

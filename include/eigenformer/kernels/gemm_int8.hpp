@@ -287,14 +287,7 @@ inline void int8_tile(const gemm_int8_args& g, std::size_t i, std::size_t p, con
   for (std::size_t r = 0; r < MR; ++r)
     for (std::size_t j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
   for (std::size_t t = 0; t < quads; ++t, b += packed_int8_matrix::quad_bytes) {
-    if constexpr (MR <= 2) {
-      // Few rows (decode): bound by the weight stream; ask for it 32 quads (8 KiB) ahead.
-      const char* ahead = reinterpret_cast<const char*>(b + 32 * packed_int8_matrix::quad_bytes);
-      _mm_prefetch(ahead, _MM_HINT_T0);
-      _mm_prefetch(ahead + 64, _MM_HINT_T0);
-      _mm_prefetch(ahead + 128, _MM_HINT_T0);
-      _mm_prefetch(ahead + 192, _MM_HINT_T0);
-    }
+    if constexpr (MR <= 2) simd::detail::prefetch_steps_ahead(b);  // few rows (decode)
     const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64), b2 = _mm512_load_si512(b + 128),
                   b3 = _mm512_load_si512(b + 192);
     for (std::size_t r = 0; r < MR; ++r) {
@@ -335,29 +328,15 @@ inline void int8_rows(std::size_t rows, const gemm_int8_args& g, std::size_t i, 
 }  // namespace detail
 
 /// Columns [64·p0, 64·p1) of C, then the epilogue: the unit of work a caller hands each thread.
-/// Bit-identical to ref::gemm_int8. Rows are blocked by 192 so that a panel block (4 panels,
-/// 4 × 256 · quads bytes) is reused from L2 across the row tiles of the block.
+/// Bit-identical to ref::gemm_int8. Blocked as simd::detail::whole_k_tiles says.
 template <class Epilogue = no_epilogue>
 inline void gemm_int8(const gemm_int8_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
-  constexpr std::size_t W = packed_int8_matrix::panel_width, mc = 192, nc = 4;
-  if (g.m == 0 || g.n == 0) return;
-  p1 = std::min(p1, gemm_panels(g.n));
-  for (std::size_t i0 = 0; i0 < g.m; i0 += mc) {
-    const std::size_t i1 = std::min(g.m, i0 + mc);
-    for (std::size_t q0 = p0; q0 < p1; q0 += nc) {
-      const std::size_t q1 = std::min(p1, q0 + nc);
-      for (std::size_t i = i0; i < i1; i += detail::gemm_int8_mr) {
-        const std::size_t rows = std::min(detail::gemm_int8_mr, i1 - i);
-        for (std::size_t p = q0; p < q1; ++p) {
-          const std::size_t c0 = p * W, w = std::min(W, g.n - c0);
-          __mmask16 mask[4];
-          simd::detail::panel_masks(w, mask);
-          detail::int8_rows(rows, g, i, p, mask);
-          for (std::size_t r = 0; r < rows; ++r) epilogue(g.c + std::ptrdiff_t(i + r) * g.ldc + std::ptrdiff_t(c0), w);
-        }
-      }
-    }
-  }
+  simd::detail::whole_k_tiles<detail::gemm_int8_mr>(
+      g.m, g.n, g.c, g.ldc, p0, p1,
+      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
+        detail::int8_rows(rows, g, i, p, mask);
+      },
+      epilogue);
 }
 template <class Epilogue = no_epilogue>
 inline void gemm_int8(const gemm_int8_args& g, Epilogue&& epilogue = {}) noexcept {

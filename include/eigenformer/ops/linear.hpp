@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace eigenformer::ops {
@@ -145,14 +146,14 @@ class linear {
       const bf16_rows a = to_bf16(x, k);
       const kernels::gemm_bf16_args g = bf16_args(a, y, cols);
       parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_bf16_panels<Act>(g, lo, hi); });
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
       return;
     }
     if (type_ == weight_type::int8) {
       const int8_rows q = quantize(x, k);
       const kernels::gemm_int8_args g = int8_args(q, y, cols);
       parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_int8_panels<Act>(g, lo, hi); });
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
       return;
     }
     if constexpr (packed) {
@@ -212,24 +213,11 @@ class linear {
                                   std::size_t(k), std::size_t(in_), u + std::size_t(lo) * width,
                                   std::ptrdiff_t(width));
     };
-    if (m >= 64) {  // as quantize: fewer rows convert in less time than a fork and join takes
-      parallel_for(0, std::ptrdiff_t(m), 16, rows);
-    } else {
-      rows(0, std::ptrdiff_t(m));
-    }
+    over_rows(m, rows);
     return {u, std::ptrdiff_t(width), m};
   }
   kernels::gemm_bf16_args bf16_args(const bf16_rows& a, matrix_view y, index_t cols) const noexcept {
     return {a.u, a.ld, a.m, std::size_t(cols), &w_bf16_, b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
-  }
-  template <class Act>
-  static void run_bf16_panels(const kernels::gemm_bf16_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
-    if constexpr (std::is_void_v<Act>) {
-      kernels::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi));
-    } else {
-      kernels::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi),
-                               [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
-    }
   }
 
   /// Quantises x[:, :k] for a product with this layer's packed k (the padding is zeros), into
@@ -246,38 +234,47 @@ class linear {
                                    std::size_t(k), std::size_t(in_), u + std::size_t(lo) * width,
                                    std::ptrdiff_t(width), scales + lo);
     };
-    if (m >= 64) {  // fewer rows (decode) quantise in less time than a fork and join takes
-      parallel_for(0, std::ptrdiff_t(m), 16, rows);
-    } else {
-      rows(0, std::ptrdiff_t(m));
-    }
+    over_rows(m, rows);
     return {u, std::ptrdiff_t(width), scales, m};
   }
   kernels::gemm_int8_args int8_args(const int8_rows& q, matrix_view y, index_t cols) const noexcept {
     return {q.u, q.ld, q.scales, q.m, std::size_t(cols), &w_int8_, b_.size() ? b_.data() : nullptr, y.data(),
             y.outerStride()};
   }
-  template <class Act>
-  static void run_int8_panels(const kernels::gemm_int8_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
-    if constexpr (std::is_void_v<Act>) {
-      kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi));
-    } else {
-      kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi),
-                               [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
-    }
-  }
 
   kernels::gemm_args args(const const_matrix_view& x, matrix_view y, index_t cols, index_t k) const noexcept {
     return {x.data(),          x.outerStride(), std::size_t(x.rows()), std::size_t(k), std::size_t(cols),
             &w_packed_,        b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
   }
+
+  /// The epilogue that runs activation policy Act on each finished stretch of a row (none for void).
+  template <class Act>
+  struct act_epilogue {
+    void operator()(float* row, std::size_t n) const noexcept { Act::apply(row, n); }
+  };
+  template <class Act>
+  using epilogue_of = std::conditional_t<std::is_void_v<Act>, kernels::no_epilogue, act_epilogue<Act>>;
+  /// Panels [lo, hi) of one product, then Act on its outputs: each weight type's kernel.
   template <class Act>
   static void run_panels(const kernels::gemm_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
-    if constexpr (std::is_void_v<Act>) {
-      kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi));
+    kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
+  }
+  template <class Act>
+  static void run_panels(const kernels::gemm_bf16_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    kernels::simd::gemm_bf16(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
+  }
+  template <class Act>
+  static void run_panels(const kernels::gemm_int8_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
+  }
+  /// rows(lo, hi) over [0, m): split across the threads from 64 rows up; fewer rows (decode)
+  /// convert in less time than a fork and join takes.
+  template <class Rows>
+  static void over_rows(std::size_t m, const Rows& rows) noexcept {
+    if (m >= 64) {
+      parallel_for(0, std::ptrdiff_t(m), 16, rows);
     } else {
-      kernels::simd::gemm(g, std::size_t(lo), std::size_t(hi),
-                          [](float* row, std::size_t n) noexcept { Act::apply(row, n); });
+      rows(0, std::ptrdiff_t(m));
     }
   }
 
@@ -341,6 +338,17 @@ struct shared_input {
       }
     });
   }
+  /// Every layer's product (g[i] for layer i) in one parallel region, act_0 = FirstAct.
+  template <class FirstAct, std::size_t N, class Args>
+  static void run_all(const std::array<matrix_view, N>& ys, const std::array<Args, N>& g) noexcept {
+    over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      if (i == 0) {
+        linear::run_panels<FirstAct>(g[i], lo, hi);
+      } else {
+        linear::run_panels<void>(g[i], lo, hi);
+      }
+    });
+  }
 
  public:
   /// ys[i][:, :c_i] = act_i(x·W_i[:k, :c_i] + b_i) with c_i = ys[i].cols() and k = x.cols();
@@ -359,34 +367,16 @@ struct shared_input {
       const linear::bf16_rows a = layers[0]->to_bf16(x, x.cols());
       std::array<kernels::gemm_bf16_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->bf16_args(a, ys[i], ys[i].cols());
-      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        if (i == 0) {
-          linear::run_bf16_panels<FirstAct>(g[i], lo, hi);
-        } else {
-          linear::run_bf16_panels<void>(g[i], lo, hi);
-        }
-      });
+      run_all<FirstAct>(ys, g);
     } else if (same && type == weight_type::int8) {
       const linear::int8_rows q = layers[0]->quantize(x, x.cols());
       std::array<kernels::gemm_int8_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
-      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        if (i == 0) {
-          linear::run_int8_panels<FirstAct>(g[i], lo, hi);
-        } else {
-          linear::run_int8_panels<void>(g[i], lo, hi);
-        }
-      });
+      run_all<FirstAct>(ys, g);
     } else if (linear::packed && same_type && type == weight_type::f32) {
       std::array<kernels::gemm_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->args(x, ys[i], ys[i].cols(), x.cols());
-      over_panels(ys, [&](std::size_t i, std::ptrdiff_t lo, std::ptrdiff_t hi) {
-        if (i == 0) {
-          linear::run_panels<FirstAct>(g[i], lo, hi);
-        } else {
-          linear::run_panels<void>(g[i], lo, hi);
-        }
-      });
+      run_all<FirstAct>(ys, g);
     } else {
       for (std::size_t i = 0; i < N; ++i) {
         if (i == 0) {
