@@ -10,6 +10,7 @@
 #include <eigenformer/core/tensor.hpp>
 #include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/gemm_bf16.hpp>
+#include <eigenformer/kernels/gemm_int4.hpp>
 #include <eigenformer/kernels/gemm_int8.hpp>
 #include <eigenformer/kernels/xsimd_compat.hpp>
 
@@ -126,6 +127,39 @@ void int8_gemm(benchmark::State& s) {
   eigenformer::set_num_threads(1);
 }
 BENCHMARK(int8_gemm)->Apply(gemm_shapes);
+
+// kernels::simd::gemm_int4 at the same shapes, each row of A quantised and summed per group per
+// call (quantize_rows, int4_prepare_rows) as ops::linear does: GOP/s counts 2·M·N·K.
+void int4_gemm(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0), kk = s.range(1), n = s.range(2);
+  const int threads = static_cast<int>(s.range(3));
+  eigenformer::set_num_threads(threads);
+  matrix a = matrix::Random(m, kk), b = matrix::Random(kk, n), c(m, n);
+  const k::packed_int4_matrix bp(b.data(), n, std::size_t(kk), std::size_t(n));
+  const std::size_t width = k::int4_row_bytes(std::size_t(kk)), groups = k::int4_groups(std::size_t(kk));
+  std::vector<std::uint8_t> u(std::size_t(m) * width);
+  std::vector<float> scales(static_cast<std::size_t>(m));
+  std::vector<std::int32_t> sums(std::size_t(m) * groups);
+  const k::gemm_int4_args g{reinterpret_cast<const std::int8_t*>(u.data()), std::ptrdiff_t(width), scales.data(),
+                            sums.data(), std::ptrdiff_t(groups), std::size_t(m), std::size_t(n), &bp, nullptr,
+                            c.data(), n};
+  const auto panels = std::ptrdiff_t(k::gemm_panels(std::size_t(n)));
+  for (auto _ : s) {
+    k::simd::quantize_rows(a.data(), kk, std::size_t(m), std::size_t(kk), width, u.data(), std::ptrdiff_t(width),
+                           scales.data());
+    k::int4_prepare_rows(u.data(), std::ptrdiff_t(width), std::size_t(m), groups, sums.data(), std::ptrdiff_t(groups));
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm_int4(g, std::size_t(lo), std::size_t(hi));
+    });
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.counters["GOP/s"] = benchmark::Counter(2.0 * double(m * n * kk) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  s.counters["threads"] = eigenformer::num_threads();
+  eigenformer::set_num_threads(1);
+}
+BENCHMARK(int4_gemm)->Apply(gemm_shapes);
 
 // kernels::simd::gemm_bf16 at the same shapes, each row of A rounded to bf16 per call
 // (kernels::simd::to_bf16_rows, on the calling thread) as ops::linear does.
@@ -276,6 +310,40 @@ void bf16_gemv_stream(benchmark::State& s) {
   eigenformer::set_num_threads(1);
 }
 
+// The decode-shaped products on int4 weights: a ring of 160 packed 768×3072 int4 matrices (the
+// fp32 ring's 226 MB within 5 %), rows quantised per call. Bytes/s counts the weight bytes read
+// (nibbles and scales).
+void int4_gemv_stream(benchmark::State& s) {
+  namespace k = eigenformer::kernels;
+  const auto m = s.range(0);
+  const int threads = static_cast<int>(s.range(1));
+  eigenformer::set_num_threads(threads);
+  constexpr std::size_t kk = 768, n = 3072, ring = 160, groups = kk / k::int4_group;
+  const matrix b = matrix::Random(kk, n);
+  std::vector<k::packed_int4_matrix> weights;
+  for (std::size_t i = 0; i < ring; ++i) weights.emplace_back(b.data(), std::ptrdiff_t(n), kk, n);
+  matrix a = matrix::Random(m, kk), c(m, n);
+  std::vector<std::uint8_t> u(std::size_t(m) * kk);
+  std::vector<float> scales(static_cast<std::size_t>(m));
+  std::vector<std::int32_t> sums(std::size_t(m) * groups);
+  const auto panels = std::ptrdiff_t(k::gemm_panels(n));
+  std::size_t next = 0;
+  for (auto _ : s) {
+    k::simd::quantize_rows(a.data(), kk, std::size_t(m), kk, kk, u.data(), kk, scales.data());
+    k::int4_prepare_rows(u.data(), kk, std::size_t(m), groups, sums.data(), groups);
+    const k::gemm_int4_args g{reinterpret_cast<const std::int8_t*>(u.data()), kk, scales.data(), sums.data(), groups,
+                              std::size_t(m), n, &weights[next], nullptr, c.data(), n};
+    eigenformer::parallel_for(0, panels, 1, [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      k::simd::gemm_int4(g, std::size_t(lo), std::size_t(hi));
+    });
+    next = (next + 1) % ring;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  s.SetBytesProcessed(std::int64_t(s.iterations()) * std::int64_t(weights[0].bytes()));
+  eigenformer::set_num_threads(1);
+}
+
 void gemv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "threads"});
   const int all = static_cast<int>(std::thread::hardware_concurrency());
@@ -289,6 +357,7 @@ BENCHMARK(packed_gemv_stream)->Apply(gemv_shapes);
 BENCHMARK(eigen_gemv_stream)->Apply(gemv_shapes);
 BENCHMARK(int8_gemv_stream)->Apply(gemv_shapes);
 BENCHMARK(bf16_gemv_stream)->Apply(gemv_shapes);
+BENCHMARK(int4_gemv_stream)->Apply(gemv_shapes);
 
 }  // namespace
 

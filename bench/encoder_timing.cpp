@@ -1,7 +1,7 @@
 // Times a BERT-base-shaped encoder (random weights, post-norm, GELU, d_model 768, 12 heads, FFN
 // 3072) over one sequence and prints the median milliseconds; bench/compare_pytorch.py runs it
 // beside PyTorch in the same script.
-//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1] [--dtype f32|bf16|int8]
+//   bench_encoder_timing [--layers 12] [--seq 128] [--batch 1] [--threads 1] [--reps 10] [--memory 1] [--dtype f32|bf16|int8|int4]
 // --dtype bf16 / int8 stores every linear layer as bf16 / int8, converted from the same weights.
 // --memory 1 prints, instead of the time, the weight bytes, the shared workspace and the peak
 // resident set size of the process (the figures of README "Memory").

@@ -6,10 +6,11 @@
 // drifts with its neighbours, a ratio of figures taken seconds apart is steadier than a ratio of
 // medians taken a minute apart. bench/compare_pytorch.py --generation runs it beside a PyTorch
 // implementation with a KV cache on the same weights.
-// --dtype bf16 / int8 loads the linear layers as bf16 / int8; the bound then counts two bytes /
-// one byte per F32 weight of the folder (int8's per-channel scales add 0.3 %; the position table,
-// which is not read whole and stays fp32, 0.6 %).
-//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|bf16|int8]
+// --dtype bf16 / int8 / int4 loads the linear layers as bf16 / int8 / int4; the bound then counts
+// two bytes / one byte / 4.5 bits per F32 weight of the folder (int8's per-channel scales add
+// 0.3 %, int4's per-group scales are in its 4.5 bits; the position table, which is not read whole
+// and stays fp32, 0.6 %).
+//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|bf16|int8|int4]
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/generation/generate.hpp>
@@ -82,7 +83,10 @@ int main(int argc, char** argv) {
     o.sampling.temperature = 0.0f;
     o.max_tokens = decode;
     const auto buf = bench::probe_buffer(std::size_t(128) << 20);
-    const double bytes = weight_bytes(dir) / (type == ef::weight_type::int8 ? 4.0 : type == ef::weight_type::bf16 ? 2.0 : 1.0);
+    const double bytes = weight_bytes(dir) / (type == ef::weight_type::int4   ? 32.0 / 4.5
+                                               : type == ef::weight_type::int8 ? 4.0
+                                               : type == ef::weight_type::bf16 ? 2.0
+                                                                               : 1.0);
     std::vector<double> pre, dec, gbs, frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up
     for (int r = 0; r < std::max(1, reps); ++r) {

@@ -15,7 +15,7 @@
 namespace ef = eigenformer;
 
 namespace {
-constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--pooling mean|cls] [--dtype f32|bf16|int8] TEXT...
+constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--pooling mean|cls] [--dtype f32|bf16|int8|int4] TEXT...
 
 Embeds each TEXT with the BERT checkpoint in DIR (all texts run as one packed batch) and prints
 each embedding's size and first values, then the cosine-similarity matrix of the texts.

@@ -20,7 +20,7 @@
 namespace ef = eigenformer;
 
 namespace {
-constexpr const char* usage = R"(usage: eigenformer-fill-mask --model DIR [--top N] [--dtype f32|bf16|int8] TEXT
+constexpr const char* usage = R"(usage: eigenformer-fill-mask --model DIR [--top N] [--dtype f32|bf16|int8|int4] TEXT
 
 Prints, for each [MASK] in TEXT, the N (default 5) most likely tokens and their probabilities
 according to the BERT checkpoint in DIR (config.json, model.safetensors with the masked-LM head,

@@ -41,7 +41,7 @@ options:
   --token-type-ids 0,0,1  BERT token types of the preceding sequence (default all 0)
   --output OUT            the safetensors file to write (required)
   --threads N             threads (default: all)
-  --dtype T               the linear layers' weights: f32 (default), bf16 or int8
+  --dtype T               the linear layers' weights: f32 (default), bf16, int8 or int4
   -h, --help              this text
 )";
 

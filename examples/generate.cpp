@@ -40,7 +40,7 @@ options:
   --seed S                 the random seed (default 0); the same seed gives the same text
   --beams B                beam search with B beams (default 1 = sampling; at most 256)
   --threads N              threads (default: all; clamped to what can run)
-  --dtype T                the linear layers' weights: f32 (default), bf16 or int8
+  --dtype T                the linear layers' weights: f32 (default), bf16, int8 or int4
   --print-ids              also print the whole id sequence (prompt + generated) as "ids: ..."
   -h, --help               this text
 )";

@@ -45,7 +45,7 @@ the standard error of the mean NLL.
 options:
   --model DIR      the checkpoint folder
   --file TEXT      the text to score (UTF-8)
-  --dtype T        the linear layers' weights: f32 (default), bf16 or int8
+  --dtype T        the linear layers' weights: f32 (default), bf16, int8 or int4
   --context N      tokens per chunk (default: the model's max positions, at most 512;
                    between 3 and the max positions)
   --chunks N       score the first N chunks only (default: all)

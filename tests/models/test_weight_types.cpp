@@ -1,7 +1,7 @@
-// Every preset loaded with bf16 and int8 weights (load_options{.weights = ...}) against the same
+// Every preset loaded with bf16, int8 and int4 weights (load_options{.weights = ...}) against the same
 // checkpoint at fp32, on the fixtures' packed batches; decoding step by step against forward at
 // each type; a BF16 checkpoint packed from its own bits against the same weights given as F32;
-// and the shipped model's greedy continuations at bf16 and int8 against PyTorch's fp32 ones.
+// and the shipped model's greedy continuations at bf16, int8 and int4 against PyTorch's fp32 ones.
 #include <eigenformer/attention/score.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/generation/generate.hpp>
@@ -50,7 +50,20 @@ constexpr double int8_tol = 0.08;
 // bounds them with a margin of two.
 constexpr double bf16_tol = 0.025;
 
-double tolerance(ef::weight_type t) { return t == ef::weight_type::bf16 ? bf16_tol : int8_tol; }
+// Tolerance of int4 against fp32, the same measure. Each weight is one of 16 levels of its group
+// of 32 (step max/8 where int8's is max/127): for uniform values 1/16 = 6 % RMS per weight, 16x
+// int8's, and the fixtures' rows of 32-64 random values are one or two groups, each set by its one
+// largest value; the activations are int8's. Measured 2026-12-02: gpt2 29.0 %, gpt2_bf16 29.4 %,
+// llama 44.0 %, bert hidden 37.3 %, pooled 38.2 %, MLM logits 32.9 %. So 60 %: coarse, and it only
+// proves the wiring (every layer at int4, steps equal to forward); the product itself is held to
+// its dequantised weights within 2^-7 (the ops::linear case below) and bit for bit to the int64
+// reference (tests/kernels/test_gemm_int4.cpp), and the shipped model's case below measures what
+// int4 costs a trained model.
+constexpr double int4_tol = 0.6;
+
+double tolerance(ef::weight_type t) {
+  return t == ef::weight_type::bf16 ? bf16_tol : t == ef::weight_type::int4 ? int4_tol : int8_tol;
+}
 
 double relative_error(const ef::matrix& got, const ef::matrix& want) {
   return double((got - want).norm()) / double(want.norm());
@@ -112,11 +125,13 @@ TEST_CASE("int8 weights: parse and name the weight types", "[models][int8]") {
   CHECK(ef::parse_weight_type("f32") == ef::weight_type::f32);
   CHECK(ef::parse_weight_type("bf16") == ef::weight_type::bf16);
   CHECK(ef::parse_weight_type("int8") == ef::weight_type::int8);
+  CHECK(ef::parse_weight_type("int4") == ef::weight_type::int4);
+  CHECK(std::string(ef::weight_type_name(ef::weight_type::int4)) == "int4");
   CHECK(std::string(ef::weight_type_name(ef::weight_type::int8)) == "int8");
   CHECK(std::string(ef::weight_type_name(ef::weight_type::bf16)) == "bf16");
   CHECK_THROWS_AS(ef::parse_weight_type("int3", "--dtype"), ef::config_error);
   CHECK_THROWS_WITH(ef::parse_weight_type("INT8", "--dtype"),
-                    Catch::Matchers::Contains("--dtype: expected f32, bf16 or int8, got 'INT8'"));
+                    Catch::Matchers::Contains("--dtype: expected f32, bf16, int8 or int4, got 'INT8'"));
 }
 
 TEST_CASE("int8 weights: ops::linear stores a quarter of the bytes and refuses k beyond the int32 sums",
@@ -178,6 +193,41 @@ TEST_CASE("bf16 weights: ops::linear stores half the bytes, rounds to nearest ev
   const ef::matrix mag = (x.cwiseAbs() * w.cwiseAbs()).rowwise() + bias.cwiseAbs().transpose();
   CHECK(((y16 - y32).cwiseAbs().array() <= (0x1p-7f + 1e-4f) * mag.array()).all());
   CHECK((y16 - y32).norm() > 0.0f);
+}
+
+TEST_CASE("int4 weights: ops::linear stores 4.5 bits per weight, in the grid of its group scales", "[models][int4]") {
+  const ef::matrix w = ef::matrix::Random(768, 300);
+  const ef::vector bias = ef::vector::Random(300);
+  const ef::ops::linear f32(w, bias, "l"), int4(w, bias, "l", ef::weight_type::int4);
+  CHECK(int4.type() == ef::weight_type::int4);
+  // 5 panels of 64 columns × 24 groups of 32 inputs: 1024 bytes of nibbles and 64 bf16 scales each.
+  CHECK(int4.weight_bytes() == 5u * 24u * (1024u + 128u));
+  CHECK(double(int4.weight_bytes()) < 0.15 * double(f32.weight_bytes()));
+  // The weight it uses is within half a step of its group's (largest |w| / 8, up to the bf16
+  // rounding of the scale), or one step on the side of the grid with 7 levels.
+  const ef::matrix back = int4.weight();
+  for (ef::index_t c = 0; c < 300; ++c) {
+    for (ef::index_t g = 0; g < 24; ++g) {
+      const float step = w.col(c).segment(32 * g, 32).cwiseAbs().maxCoeff() / 8.0f;
+      CHECK((back.col(c).segment(32 * g, 32) - w.col(c).segment(32 * g, 32)).cwiseAbs().maxCoeff() <=
+            step * (1.0f + 1.0f / 16));
+    }
+  }
+  std::vector<float> col(768);
+  int4.column(7, col.data());
+  for (ef::index_t r = 0; r < 768; ++r) CHECK(col[std::size_t(r)] == back(r, 7));
+  // The product is close to the dequantised weights' fp32 product (only x's int8 rounding
+  // between them: 2^-7 · Σ|x·w| per output), and far from the error 4 bits give.
+  const ef::matrix x = ef::matrix::Random(5, 768);
+  ef::matrix y4(5, 300);
+  int4.forward(ef::view(x), ef::view(y4));
+  const ef::matrix yd = (x * back).rowwise() + bias.transpose();
+  const ef::matrix mag = (x.cwiseAbs() * back.cwiseAbs()).rowwise() + bias.cwiseAbs().transpose();
+  CHECK(((y4 - yd).cwiseAbs().array() <= 0x1p-7f * mag.array()).all());
+  ef::matrix y32(5, 300);
+  f32.forward(ef::view(x), ef::view(y32));
+  CHECK(relative_error(y4, y32) > 0.01);
+  CHECK(relative_error(y4, y32) < 0.1);
 }
 
 // A copy of fixture @p name whose model.safetensors holds every tensor rounded to bf16 (nearest
@@ -249,10 +299,19 @@ TEST_CASE("bf16 weights: gpt2 and llama presets within the bf16 tolerance of fp3
   check_decoder<ef::models::llama<>>("llama_sharded", ef::weight_type::bf16);
 }
 
+TEST_CASE("int4 weights: gpt2 and llama presets within the int4 tolerance of fp32, and steps equal forward",
+          "[models][int4]") {
+  check_decoder<ef::models::gpt2<>>("gpt2", ef::weight_type::int4);
+  check_decoder<ef::models::gpt2<>>("gpt2_bf16", ef::weight_type::int4);
+  check_decoder<ef::models::llama<>>("llama", ef::weight_type::int4);
+  check_decoder<ef::models::llama<>>("llama_sharded", ef::weight_type::int4);
+}
+
 TEST_CASE("bf16 and int8 weights: bert hidden states, pooler and MLM logits within each type's tolerance of fp32",
           "[models][int8][bf16]") {
   for (const auto& [name, type] : {std::pair{"bert", ef::weight_type::int8}, std::pair{"bert_f16", ef::weight_type::int8},
-                                   std::pair{"bert", ef::weight_type::bf16}, std::pair{"bert_f16", ef::weight_type::bf16}}) {
+                                   std::pair{"bert", ef::weight_type::bf16}, std::pair{"bert_f16", ef::weight_type::bf16},
+                                   std::pair{"bert", ef::weight_type::int4}}) {
     INFO(name << " at " << ef::weight_type_name(type));
     const inputs in = read_inputs(name);
     auto f32 = ef::models::bert<>::load(model_dir(name));
@@ -277,9 +336,11 @@ TEST_CASE("bf16 and int8 weights: bert hidden states, pooler and MLM logits with
 }
 
 // The shipped model at @p type against fp32, teacher-forced over PyTorch's greedy continuations:
-// every logit within @p logit_tol of fp32's, and the free-running greedy choice PyTorch's
-// wherever fp32's top-2 gap exceeds twice the deviation measured on that prompt.
-void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compared) {
+// every logit within @p logit_tol of fp32's (relative error under @p rel_tol), the top token
+// fp32's at a fraction @p min_top1 of the positions at least, and the free-running greedy choice
+// PyTorch's wherever fp32's top-2 gap exceeds twice the deviation measured on that prompt.
+void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compared, double rel_tol,
+                   double min_top1) {
   INFO(ef::weight_type_name(type));
   const char* data = std::getenv("EIGENFORMER_TEST_DATA_DIR");  // <repository>/tests/data
   REQUIRE(data != nullptr);
@@ -287,7 +348,7 @@ void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compa
   auto f32 = ef::models::gpt2<>::load(dir);
   auto low = ef::models::gpt2<>::load(dir, {.weights = type});
   const auto ref = eftest::load_fixture("kjv_greedy.json");
-  std::size_t compared = 0;
+  std::size_t compared = 0, positions = 0, same_top = 0;
   for (const auto& c : ref["cases"]) {
     INFO("prompt: " << c["text"].get<std::string>());
     const auto prompt = c["prompt"].get<std::vector<ef::token_id>>();
@@ -302,7 +363,14 @@ void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compa
     CAPTURE(worst);
     CHECK(worst > 0.0);
     CHECK(worst <= logit_tol);
-    CHECK(relative_error(l8, l32) < 0.02);
+    CHECK(relative_error(l8, l32) < rel_tol);
+    for (ef::index_t r = 0; r < l32.rows(); ++r) {
+      ef::index_t a = 0, b = 0;
+      l32.row(r).maxCoeff(&a);
+      l8.row(r).maxCoeff(&b);
+      ++positions;
+      same_top += a == b;
+    }
     // Free-running greedy, up to the first step whose gap the type's error could close.
     eg::generate_options o;
     o.sampling.temperature = 0.0f;
@@ -315,6 +383,9 @@ void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compa
           std::vector<ef::token_id>(want.begin(), want.begin() + std::ptrdiff_t(n)));
   }
   CHECK(compared >= min_compared);
+  const double top1 = double(same_top) / double(positions);
+  CAPTURE(positions);
+  CHECK(top1 >= min_top1);
 }
 
 TEST_CASE("int8 weights: the shipped model's logits within 0.4 of fp32, and greedy continuations equal fp32 PyTorch's where its top-2 gap is wider",
@@ -322,14 +393,25 @@ TEST_CASE("int8 weights: the shipped model's logits within 0.4 of fp32, and gree
   // What int8 moves a logit of this model (vocabulary 4096, logits of magnitude ~10-20): 0.29-0.31
   // at most over the three prompts and their continuations (measured 2026-12-02), so 0.4; greedy
   // compared over the first prompt's first 4 steps (the other two start with a gap under 0.6).
-  check_shipped(ef::weight_type::int8, 0.4, 4);
+  // The top token is fp32's at 93 of 95 teacher-forced positions.
+  check_shipped(ef::weight_type::int8, 0.4, 4, 0.02, 0.95);
 }
 
 TEST_CASE("bf16 weights: the shipped model's logits within 0.12 of fp32, and greedy continuations equal fp32 PyTorch's where its top-2 gap is wider",
           "[models][bf16][shipped]") {
   // What bf16 moves a logit of this model: 0.074-0.082 at most over the three prompts (measured
   // 2026-12-02), so 0.12; greedy is then compared over 11 steps of the three prompts.
-  check_shipped(ef::weight_type::bf16, 0.12, 8);
+  // The top token is fp32's at 94 of 95 teacher-forced positions.
+  check_shipped(ef::weight_type::bf16, 0.12, 8, 0.02, 0.95);
+}
+
+TEST_CASE("int4 weights: the shipped model's logits within 3 of fp32 and its top token fp32's at 80 % of positions",
+          "[models][int4][shipped]") {
+  // What int4 moves a logit of this model: 2.13-2.61 at most over the three prompts, 5.0-5.7 %
+  // relative (measured 2026-12-02), so 3 and 8 %; the top token is fp32's at 84 of 95 positions
+  // (88 %; eigenformer-perplexity --kl-base on the held-out text: 89.0 %), so 80 %. No fp32 top-2
+  // gap of these prompts is wider than twice that deviation, so greedy is compared nowhere.
+  check_shipped(ef::weight_type::int4, 3.0, 0, 0.08, 0.8);
 }
 
 }  // namespace weight_types_test

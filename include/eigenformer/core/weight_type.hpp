@@ -23,25 +23,31 @@ enum class weight_type : std::uint8_t {
   /// to int8 (one scale per token) for the product, which runs on AVX-512 VNNI
   /// (kernels/gemm_int8.hpp). 1 byte per weight + 8 bytes per output channel.
   int8,
+  /// 4-bit, in groups of 32 inputs of one output channel with a bf16 scale each (the 16 levels
+  /// −8..7 · scale, llama.cpp's Q4_0 grid); activations quantised to int8 per token as for
+  /// `int8`, the product on AVX-512 VNNI (kernels/gemm_int4.hpp). 4.5 bits per weight.
+  int4,
 };
 
-/// "f32", "bf16" or "int8": the name `--dtype` takes.
+/// "f32", "bf16", "int8" or "int4": the name `--dtype` takes.
 inline const char* weight_type_name(weight_type t) noexcept {
   switch (t) {
     case weight_type::bf16: return "bf16";
     case weight_type::int8: return "int8";
+    case weight_type::int4: return "int4";
     case weight_type::f32: break;
   }
   return "f32";
 }
 
-/// Parses a weight type by name ("f32", "bf16", "int8"); throws config_error naming @p what
+/// Parses a weight type by name ("f32", "bf16", "int8", "int4"); throws config_error naming @p what
 /// otherwise.
 inline weight_type parse_weight_type(std::string_view text, const std::string& what = "weight type") {
   if (text == "f32") return weight_type::f32;
   if (text == "bf16") return weight_type::bf16;
   if (text == "int8") return weight_type::int8;
-  throw_error<config_error>("core.weight_type", what, "f32, bf16 or int8", "'" + std::string(text) + "'");
+  if (text == "int4") return weight_type::int4;
+  throw_error<config_error>("core.weight_type", what, "f32, bf16, int8 or int4", "'" + std::string(text) + "'");
 }
 
 /// Options of a model load: `models::gpt2<>::load(dir, {.weights = weight_type::int8})`.

@@ -14,6 +14,9 @@
 ///  - `int8`: quantised once per output channel and packed for `kernels::simd::gemm_int8`
 ///    (AVX-512 VNNI; the scalar twin elsewhere); each call quantises the rows of x per token
 ///    into the per-thread buffer, then runs the product.
+///  - `int4`: quantised once in groups of 32 inputs with a bf16 scale each and packed for
+///    `kernels::simd::gemm_int4` (AVX-512 VNNI; the scalar twin elsewhere); each call quantises
+///    the rows of x as for int8 and adds their group sums, then runs the product.
 /// Threads split the output columns.
 
 #include <eigenformer/core/error.hpp>
@@ -22,6 +25,7 @@
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/kernels/gemm.hpp>
 #include <eigenformer/kernels/gemm_bf16.hpp>
+#include <eigenformer/kernels/gemm_int4.hpp>
 #include <eigenformer/kernels/gemm_int8.hpp>
 
 #include <algorithm>
@@ -83,7 +87,7 @@ class linear {
   /// How the weights are stored.
   weight_type type() const noexcept { return type_; }
   /// The weight the product uses, [in, out] (a copy: the layer may hold it packed; for int8,
-  /// the dequantised values q · scale).
+  /// and int4, the dequantised values q · scale).
   matrix weight() const {
     if (type_ == weight_type::bf16) {
       matrix w(in_, out_);
@@ -95,6 +99,12 @@ class linear {
       matrix w(in_, out_);
       for (index_t r = 0; r < in_; ++r)
         for (index_t c = 0; c < out_; ++c) w(r, c) = w_int8_.dequantized(std::size_t(r), std::size_t(c));
+      return w;
+    }
+    if (type_ == weight_type::int4) {
+      matrix w(in_, out_);
+      for (index_t r = 0; r < in_; ++r)
+        for (index_t c = 0; c < out_; ++c) w(r, c) = w_int4_.dequantized(std::size_t(r), std::size_t(c));
       return w;
     }
     if constexpr (packed) {
@@ -116,6 +126,10 @@ class linear {
       for (index_t k = 0; k < in_; ++k) out[k] = w_int8_.dequantized(std::size_t(k), std::size_t(c));
       return;
     }
+    if (type_ == weight_type::int4) {
+      for (index_t k = 0; k < in_; ++k) out[k] = w_int4_.dequantized(std::size_t(k), std::size_t(c));
+      return;
+    }
     if constexpr (packed) {
       const float* p = w_packed_.panel(std::size_t(c) / kernels::packed_matrix::panel_width) +
                        std::size_t(c) % kernels::packed_matrix::panel_width;
@@ -130,6 +144,7 @@ class linear {
   std::size_t weight_bytes() const noexcept {
     if (type_ == weight_type::bf16) return w_bf16_.bytes();
     if (type_ == weight_type::int8) return w_int8_.bytes();
+    if (type_ == weight_type::int4) return w_int4_.bytes();
     if constexpr (packed) return w_packed_.size() * sizeof(float);
     return std::size_t(w_.size()) * sizeof(float);
   }
@@ -152,6 +167,13 @@ class linear {
     if (type_ == weight_type::int8) {
       const int8_rows q = quantize(x, k);
       const kernels::gemm_int8_args g = int8_args(q, y, cols);
+      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
+                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
+      return;
+    }
+    if (type_ == weight_type::int4) {
+      const int4_rows q = quantize_int4(x, k);
+      const kernels::gemm_int4_args g = int4_args(q, y, cols);
       parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
                    [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
       return;
@@ -185,6 +207,15 @@ class linear {
     const float* scales;
     std::size_t m;
   };
+  /// x's rows quantised for the int4 product, with their group sums, in the calling thread's buffer.
+  struct int4_rows {
+    const std::int8_t* v;
+    std::ptrdiff_t ld;
+    const float* scales;
+    const std::int32_t* sums;
+    std::ptrdiff_t ld_sums;
+    std::size_t m;
+  };
   /// x's rows rounded to bf16 for the bf16 product, in the calling thread's buffer.
   struct bf16_rows {
     const std::uint16_t* u;
@@ -197,6 +228,7 @@ class linear {
     std::vector<std::uint8_t> u8;
     std::vector<std::uint16_t> u16;
     std::vector<float> scales;
+    std::vector<std::int32_t> sums;
   };
   static scratch& thread_scratch() noexcept {
     thread_local scratch s;
@@ -242,6 +274,33 @@ class linear {
             y.outerStride()};
   }
 
+  /// Quantises x[:, :k] as `quantize` does, padded to whole groups of this layer's k, then makes
+  /// the rows signed and sums their groups (kernels::int4_prepare_rows).
+  int4_rows quantize_int4(const const_matrix_view& x, index_t k) const noexcept {
+    scratch& s = thread_scratch();
+    const std::size_t m = std::size_t(x.rows()), width = kernels::int4_row_bytes(std::size_t(in_)),
+                      groups = kernels::int4_groups(std::size_t(in_));
+    if (s.u8.size() < m * width) s.u8.resize(m * width);
+    if (s.scales.size() < m) s.scales.resize(m);
+    if (s.sums.size() < m * groups) s.sums.resize(m * groups);
+    std::uint8_t* u = s.u8.data();
+    float* scales = s.scales.data();
+    std::int32_t* sums = s.sums.data();
+    const auto rows = [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+      kernels::simd::quantize_rows(x.data() + lo * x.outerStride(), x.outerStride(), std::size_t(hi - lo),
+                                   std::size_t(k), width, u + std::size_t(lo) * width, std::ptrdiff_t(width),
+                                   scales + lo);
+      kernels::int4_prepare_rows(u + std::size_t(lo) * width, std::ptrdiff_t(width), std::size_t(hi - lo), groups,
+                                 sums + std::size_t(lo) * groups, std::ptrdiff_t(groups));
+    };
+    over_rows(m, rows);
+    return {reinterpret_cast<const std::int8_t*>(u), std::ptrdiff_t(width), scales, sums, std::ptrdiff_t(groups), m};
+  }
+  kernels::gemm_int4_args int4_args(const int4_rows& q, matrix_view y, index_t cols) const noexcept {
+    return {q.v,      q.ld, q.scales, q.sums, q.ld_sums, q.m, std::size_t(cols), &w_int4_, b_.size() ? b_.data() : nullptr,
+            y.data(), y.outerStride()};
+  }
+
   kernels::gemm_args args(const const_matrix_view& x, matrix_view y, index_t cols, index_t k) const noexcept {
     return {x.data(),          x.outerStride(), std::size_t(x.rows()), std::size_t(k), std::size_t(cols),
             &w_packed_,        b_.size() ? b_.data() : nullptr, y.data(), y.outerStride()};
@@ -266,6 +325,10 @@ class linear {
   template <class Act>
   static void run_panels(const kernels::gemm_int8_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
     kernels::simd::gemm_int8(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
+  }
+  template <class Act>
+  static void run_panels(const kernels::gemm_int4_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    kernels::simd::gemm_int4(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
   }
   /// rows(lo, hi) over [0, m): split across the threads from 64 rows up; fewer rows (decode)
   /// convert in less time than a fork and join takes.
@@ -300,6 +363,10 @@ class linear {
       w_int8_ = kernels::packed_int8_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
       return;
     }
+    if (type == weight_type::int4) {
+      w_int4_ = kernels::packed_int4_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      return;
+    }
     if constexpr (packed) {
       w_packed_ = kernels::packed_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
     } else {
@@ -315,6 +382,7 @@ class linear {
   matrix w_;                             // f32, otherwise
   kernels::packed_bf16_matrix w_bf16_;   // bf16
   kernels::packed_int8_matrix w_int8_;   // int8
+  kernels::packed_int4_matrix w_int4_;   // int4
   vector b_;
 };
 
@@ -357,7 +425,7 @@ struct shared_input {
   static void forward(const_matrix_view x, const std::array<const linear*, N>& layers,
                       const std::array<matrix_view, N>& ys) noexcept {
     const weight_type type = layers[0]->type_;
-    bool same_type = true, same_in = true;  // bf16 and int8: x is converted once for all of them
+    bool same_type = true, same_in = true;  // bf16, int8, int4: x is converted once for all of them
     for (const linear* l : layers) {
       same_type = same_type && l->type_ == type;
       same_in = same_in && l->in_ == layers[0]->in_;
@@ -372,6 +440,11 @@ struct shared_input {
       const linear::int8_rows q = layers[0]->quantize(x, x.cols());
       std::array<kernels::gemm_int8_args, N> g;
       for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->int8_args(q, ys[i], ys[i].cols());
+      run_all<FirstAct>(ys, g);
+    } else if (same && type == weight_type::int4) {
+      const linear::int4_rows q = layers[0]->quantize_int4(x, x.cols());
+      std::array<kernels::gemm_int4_args, N> g;
+      for (std::size_t i = 0; i < N; ++i) g[i] = layers[i]->int4_args(q, ys[i], ys[i].cols());
       run_all<FirstAct>(ys, g);
     } else if (linear::packed && same_type && type == weight_type::f32) {
       std::array<kernels::gemm_args, N> g;

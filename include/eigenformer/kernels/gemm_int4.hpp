@@ -1,0 +1,348 @@
+#pragma once
+/// @file
+/// The linear-layer product with 4-bit weights in groups of 32 inputs and int8 activations, on
+/// AVX-512 VNNI (`vpdpbusd`), the int8 product's instruction.
+///
+///   B: [k, n] float weights, quantised once (at load) in groups of `int4_group` = 32
+///      consecutive inputs of one output column (group g of column c: rows 32g .. 32g + 31):
+///        d[g, c] = bf16(w* / −8), w* the group's value of largest |w| (the first, on ties),
+///        q[r, c] = clamp(round(B[r, c] / d[g, c]), −8, 7), stored as the nibble q + 8 ∈ [0, 15]
+///      (so w* itself is −8 · d, and the 16 levels are all used). A group of zeros has d = 0 (its
+///      nibbles 8); a group holding ±inf or NaN has d = NaN, so its column's outputs are NaN, as
+///      fp32 would make them. 0.5 byte per weight + 2 bytes per group: 4.5 bits per weight.
+///      Packed in 64-column panels of ceil(k / 32) groups of 4 steps; step s of group g covers
+///      the quads t = 8g + 2s and 8g + 2s + 1 (rows 4t .. 4t + 3) in 256 bytes, four 64-byte
+///      vectors for columns 16j .. 16j + 15 (j = 0..3): byte 4·cc + e of vector j holds row
+///      4·(8g + 2s) + e of column 16j + cc in its low nibble and row 4·(8g + 2s + 1) + e in its
+///      high nibble (nibble 8, zero, beyond k and n). Beside the panels, the scales d as bf16,
+///      per panel and group 64 of them in column order.
+///   A: [m, k] float activations, quantised per row (token) as the int8 product does it
+///      (`quantize_rows`: s_a = max |a| / 127, v = round(a / s_a) ∈ [−127, 127]), then made
+///      signed in place with the sums σ[i, g] = Σ_{r ∈ g} v[i, r] of each group (`int4_prepare_rows`),
+///      padded with zeros to whole groups.
+///   C[i, c] = s_a[i] · Σ_g d[g, c] · float(Σ_{r ∈ g} (q[r, c] + 8) · v[i, r] − 8 · σ[i, g])
+///      (+ bias[c]): the unsigned nibbles are `vpdpbusd`'s unsigned operand as they are stored,
+///      and −8 · σ takes their offset out exactly. Each group's integer sum is exact; the float
+///      steps are acc = fma(d[g, c], float(dot_g), acc) for g = 0, 1, ... from acc = 0, then
+///      acc · s_a[i] (or fma(acc, s_a[i], bias[c])), the same operations in the same order in
+///      both twins: they agree bit for bit.
+///
+/// A product over the first k' < k inputs (a MatFormer sub-network) is exact too: the
+/// activations beyond k' are zeros, which add nothing to any group's sum.
+///
+/// Twins, as everywhere in kernels/: `ref::gemm_int4` (scalar loops, the definition) and
+/// `simd::gemm_int4`, compiled when the translation unit targets AVX-512 VNNI
+/// (`simd::has_gemm_int4`); elsewhere the simd name runs the ref loops. The activations go
+/// through the int8 product's twin-tested `quantize_rows`; `int4_prepare_rows` is plain scalar
+/// code that both paths share.
+
+#include <eigenformer/core/config.hpp>
+#include <eigenformer/kernels/gemm.hpp>
+#include <eigenformer/kernels/gemm_bf16.hpp>
+#include <eigenformer/kernels/gemm_int8.hpp>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#if EIGENFORMER_HAS_VNNI_GEMM
+#include <immintrin.h>
+#endif
+
+namespace eigenformer::kernels {
+
+/// Inputs per int4 group (one scale each).
+inline constexpr std::size_t int4_group = 32;
+
+/// Groups of a product with @p k inputs.
+inline constexpr std::size_t int4_groups(std::size_t k) noexcept { return (k + int4_group - 1) / int4_group; }
+
+/// Bytes of one quantised activation row for an int4 product with @p k inputs: whole groups.
+inline constexpr std::size_t int4_row_bytes(std::size_t k) noexcept { return int4_groups(k) * int4_group; }
+
+/// B [k, n] quantised to 4 bits in groups of 32 inputs and packed for `gemm_int4` (see the file
+/// comment for the layout). Owner of aligned storage.
+class packed_int4_matrix {
+ public:
+  static constexpr std::size_t panel_width = 64;
+  static constexpr std::size_t step_bytes = 256;  ///< two quads of one panel, as nibbles
+  static constexpr std::size_t group_bytes = 4 * step_bytes;
+
+  packed_int4_matrix() = default;
+  /// Quantises and packs B given row-major [k, n] with row stride @p ld (`transposed` = false),
+  /// or as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]).
+  packed_int4_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false)
+      : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width), groups_(int4_groups(k)) {
+    const auto at = [&](std::size_t r, std::size_t c) {
+      return transposed ? b[std::ptrdiff_t(c) * ld + std::ptrdiff_t(r)] : b[std::ptrdiff_t(r) * ld + std::ptrdiff_t(c)];
+    };
+    data_ = weight_buffer((size_bytes() + sizeof(float) - 1) / sizeof(float));
+    std::uint8_t* bytes = raw();
+    if (size_bytes()) std::memset(bytes, 0x88, size_bytes());  // nibble 8 is zero
+    scales_.assign(panels_ * groups_ * panel_width, 0);
+    for (std::size_t c = 0; c < n; ++c) {
+      for (std::size_t g = 0; g < groups_; ++g) {
+        const std::size_t r0 = g * int4_group, r1 = std::min(k, r0 + int4_group);
+        float extreme = 0.0f;
+        bool finite = true;
+        for (std::size_t r = r0; r < r1; ++r) {
+          const float v = at(r, c);
+          if (!(std::fabs(v) <= FLT_MAX)) finite = false;
+          else if (std::fabs(v) > std::fabs(extreme)) extreme = v;
+        }
+        const std::uint16_t d_bits = finite ? to_bf16(extreme / -8.0f) : to_bf16(std::numeric_limits<float>::quiet_NaN());
+        scales_[scale_index(g, c)] = d_bits;
+        const float d = from_bf16(d_bits);
+        if (!(d != 0.0f) || std::isnan(d)) continue;  // zeros (nibbles 8), or NaN outputs through d
+        for (std::size_t r = r0; r < r1; ++r) {
+          const float q = std::clamp(std::nearbyint(at(r, c) / d), -8.0f, 7.0f);
+          set_nibble(r, c, unsigned(static_cast<int>(q) + 8));
+        }
+      }
+    }
+  }
+
+  packed_int4_matrix(packed_int4_matrix&&) noexcept = default;
+  packed_int4_matrix& operator=(packed_int4_matrix&&) noexcept = default;
+  packed_int4_matrix(const packed_int4_matrix& o)
+      : k_(o.k_), n_(o.n_), panels_(o.panels_), groups_(o.groups_),
+        data_((o.size_bytes() + sizeof(float) - 1) / sizeof(float)), scales_(o.scales_) {
+    if (size_bytes()) std::memcpy(raw(), o.raw(), size_bytes());
+  }
+  packed_int4_matrix& operator=(const packed_int4_matrix& o) {
+    if (this != &o) *this = packed_int4_matrix(o);
+    return *this;
+  }
+
+  std::size_t rows() const noexcept { return k_; }  ///< k
+  std::size_t cols() const noexcept { return n_; }  ///< n
+  std::size_t panels() const noexcept { return panels_; }
+  std::size_t groups() const noexcept { return groups_; }
+  /// Bytes of the packed panels (padding included): groups · 1024 · panels.
+  std::size_t size_bytes() const noexcept { return groups_ * group_bytes * panels_; }
+  /// Bytes held in all: panels and scales.
+  std::size_t bytes() const noexcept { return size_bytes() + scales_.size() * sizeof(std::uint16_t); }
+  /// Panel p: groups() × 1024 bytes, 64-byte aligned.
+  const std::uint8_t* panel(std::size_t p) const noexcept { return raw() + p * groups_ * group_bytes; }
+  /// Panel p's scales: groups() × 64 bf16 values, group-major.
+  const std::uint16_t* panel_scales(std::size_t p) const noexcept { return scales_.data() + p * groups_ * panel_width; }
+  /// d[g, c] (0 beyond n).
+  float scale(std::size_t g, std::size_t c) const noexcept { return from_bf16(scales_[scale_index(g, c)]); }
+  /// q[r, c] + 8 ∈ [0, 15] (8 for r ≥ k).
+  unsigned nibble(std::size_t r, std::size_t c) const noexcept {
+    const std::uint8_t byte = raw()[byte_index(r, c)];
+    return high(r) ? unsigned(byte >> 4) : unsigned(byte & 0x0F);
+  }
+  /// The weight the product uses: q[r, c] · d[g, c].
+  float dequantized(std::size_t r, std::size_t c) const noexcept {
+    return float(int(nibble(r, c)) - 8) * scale(r / int4_group, c);
+  }
+
+ private:
+  std::size_t scale_index(std::size_t g, std::size_t c) const noexcept {
+    return ((c / panel_width) * groups_ + g) * panel_width + c % panel_width;
+  }
+  static bool high(std::size_t r) noexcept { return (r / 4) % 2 == 1; }
+  std::size_t byte_index(std::size_t r, std::size_t c) const noexcept {
+    const std::size_t g = r / int4_group, t = (r % int4_group) / 4, cc = c % panel_width;
+    return (c / panel_width) * groups_ * group_bytes + g * group_bytes + (t / 2) * step_bytes + (cc / 16) * 64 +
+           (cc % 16) * 4 + r % 4;
+  }
+  void set_nibble(std::size_t r, std::size_t c, unsigned v) noexcept {
+    std::uint8_t& byte = raw()[byte_index(r, c)];
+    byte = high(r) ? std::uint8_t((byte & 0x0F) | (v << 4)) : std::uint8_t((byte & 0xF0) | v);
+  }
+  std::uint8_t* raw() noexcept { return reinterpret_cast<std::uint8_t*>(data_.data()); }
+  const std::uint8_t* raw() const noexcept { return reinterpret_cast<const std::uint8_t*>(data_.data()); }
+
+  std::size_t k_ = 0, n_ = 0, panels_ = 0, groups_ = 0;
+  weight_buffer data_;
+  std::vector<std::uint16_t> scales_;
+};
+
+/// Makes rows quantised by `quantize_rows` (unsigned, u = v + 128, each `int4_row_bytes(k)`
+/// bytes) signed in place (v, as int8 bytes) and writes σ[i, g] = Σ_{r ∈ g} v[i, r] into
+/// @p sums [m, groups] (row stride @p ld_sums). Shared by both twins.
+inline void int4_prepare_rows(std::uint8_t* u, std::ptrdiff_t ldu, std::size_t m, std::size_t groups,
+                              std::int32_t* sums, std::ptrdiff_t ld_sums) noexcept {
+  for (std::size_t i = 0; i < m; ++i) {
+    std::uint8_t* row = u + std::ptrdiff_t(i) * ldu;
+    for (std::size_t g = 0; g < groups; ++g) {
+      std::int32_t sum = 0;
+      for (std::size_t r = g * int4_group; r < (g + 1) * int4_group; ++r) {
+        sum += std::int32_t(row[r]) - 128;
+        row[r] = std::uint8_t(row[r] ^ 0x80u);  // u − 128 as a two's complement byte
+      }
+      sums[std::ptrdiff_t(i) * ld_sums + std::ptrdiff_t(g)] = sum;
+    }
+  }
+}
+
+/// The arguments of one int4 product, shared by both twins: rows prepared by `quantize_rows`
+/// (padded to `int4_row_bytes(b->rows())`) and `int4_prepare_rows`; only columns [0, n) with
+/// n ≤ b->cols() are computed.
+struct gemm_int4_args {
+  const std::int8_t* a = nullptr;  ///< [m, int4_row_bytes(k)] signed rows, row stride lda
+  std::ptrdiff_t lda = 0;
+  const float* a_scales = nullptr;  ///< [m] s_a
+  const std::int32_t* a_sums = nullptr;  ///< [m, groups] σ, row stride ld_sums
+  std::ptrdiff_t ld_sums = 0;
+  std::size_t m = 0, n = 0;
+  const packed_int4_matrix* b = nullptr;
+  const float* bias = nullptr;  ///< [n] or null
+  float* c = nullptr;           ///< [m, n], row stride ldc
+  std::ptrdiff_t ldc = 0;
+};
+
+namespace ref {
+
+/// Columns [64·p0, 64·p1) of C (see the file comment), then the epilogue on each output row.
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
+  constexpr std::size_t W = packed_int4_matrix::panel_width;
+  const std::size_t j0 = std::min(g.n, p0 * W), j1 = std::min(g.n, p1 * W), groups = g.b->groups();
+  for (std::size_t i = 0; i < g.m; ++i) {
+    const std::int8_t* a = g.a + std::ptrdiff_t(i) * g.lda;
+    const std::int32_t* sums = g.a_sums + std::ptrdiff_t(i) * g.ld_sums;
+    float* c = g.c + std::ptrdiff_t(i) * g.ldc;
+    for (std::size_t j = j0; j < j1; ++j) {
+      float acc = 0.0f;
+      for (std::size_t q = 0; q < groups; ++q) {
+        std::int32_t dot = 0;
+        for (std::size_t r = q * int4_group; r < (q + 1) * int4_group; ++r)
+          dot += std::int32_t(g.b->nibble(r, j)) * std::int32_t(a[r]);
+        acc = std::fma(g.b->scale(q, j), float(dot - 8 * sums[q]), acc);
+      }
+      c[j] = g.bias ? std::fma(acc, g.a_scales[i], g.bias[j]) : acc * g.a_scales[i];
+    }
+    for (std::size_t j = j0; j < j1; j += W) epilogue(c + j, std::min(W, j1 - j));
+  }
+}
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, Epilogue&& epilogue = {}) noexcept {
+  gemm_int4(g, 0, gemm_panels(g.n), epilogue);
+}
+
+}  // namespace ref
+
+namespace simd {
+
+#if EIGENFORMER_HAS_VNNI_GEMM
+inline constexpr bool has_gemm_int4 = true;
+
+namespace detail {
+
+inline constexpr std::size_t gemm_int4_mr = 3;  // rows per micro-tile: 12 int + 12 float accumulators
+
+/// 16 bf16 scales widened to fp32.
+inline __m512 load_bf16x16(const std::uint16_t* p) noexcept {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/// One MR × 64 tile over the whole of k, group by group, then the scaling epilogue.
+template <std::size_t MR>
+inline void int4_tile(const gemm_int4_args& g, std::size_t i, std::size_t p, const __mmask16 (&mask)[4]) noexcept {
+  constexpr std::size_t W = packed_int4_matrix::panel_width;
+  const std::size_t groups = g.b->groups(), c0 = p * W;
+  const std::uint8_t* b = g.b->panel(p);
+  const std::uint16_t* d = g.b->panel_scales(p);
+  const std::int8_t* ar[MR];
+  const std::int32_t* sr[MR];
+  for (std::size_t r = 0; r < MR; ++r) {
+    ar[r] = g.a + std::ptrdiff_t(i + r) * g.lda;
+    sr[r] = g.a_sums + std::ptrdiff_t(i + r) * g.ld_sums;
+  }
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  __m512 f[MR][4];
+  for (std::size_t r = 0; r < MR; ++r)
+    for (std::size_t j = 0; j < 4; ++j) f[r][j] = _mm512_setzero_ps();
+  for (std::size_t q = 0; q < groups; ++q, d += W) {
+    __m512i acc[MR][4];
+    for (std::size_t r = 0; r < MR; ++r)
+      for (std::size_t j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
+    for (std::size_t s = 0; s < 4; ++s, b += packed_int4_matrix::step_bytes) {
+      if constexpr (MR <= 2) simd::detail::prefetch_steps_ahead(b);  // few rows (decode)
+      const std::size_t t = 8 * q + 2 * s;  // the step's first quad
+      __m512i v[4];
+      for (std::size_t j = 0; j < 4; ++j) v[j] = _mm512_load_si512(b + 64 * j);
+      for (std::size_t r = 0; r < MR; ++r) {
+        std::int32_t four;
+        std::memcpy(&four, ar[r] + 4 * t, 4);
+        const __m512i av = _mm512_set1_epi32(four);
+        for (std::size_t j = 0; j < 4; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_and_si512(v[j], low), av);
+      }
+      for (std::size_t r = 0; r < MR; ++r) {
+        std::int32_t four;
+        std::memcpy(&four, ar[r] + 4 * t + 4, 4);
+        const __m512i av = _mm512_set1_epi32(four);
+        for (std::size_t j = 0; j < 4; ++j)
+          acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_and_si512(_mm512_srli_epi16(v[j], 4), low), av);
+      }
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      const __m512 dj = load_bf16x16(d + 16 * j);
+      for (std::size_t r = 0; r < MR; ++r) {
+        const __m512i dot = _mm512_sub_epi32(acc[r][j], _mm512_set1_epi32(8 * sr[r][q]));
+        f[r][j] = _mm512_fmadd_ps(dj, _mm512_cvtepi32_ps(dot), f[r][j]);
+      }
+    }
+  }
+  for (std::size_t j = 0; j < 4; ++j) {
+    const __m512 bias = g.bias ? _mm512_maskz_loadu_ps(mask[j], g.bias + c0 + 16 * j) : _mm512_setzero_ps();
+    for (std::size_t r = 0; r < MR; ++r) {
+      const __m512 sa = _mm512_set1_ps(g.a_scales[i + r]);
+      const __m512 out = g.bias ? _mm512_fmadd_ps(f[r][j], sa, bias) : _mm512_mul_ps(f[r][j], sa);
+      _mm512_mask_storeu_ps(g.c + std::ptrdiff_t(i + r) * g.ldc + std::ptrdiff_t(c0 + 16 * j), mask[j], out);
+    }
+  }
+}
+
+inline void int4_rows(std::size_t rows, const gemm_int4_args& g, std::size_t i, std::size_t p,
+                      const __mmask16 (&mask)[4]) noexcept {
+  switch (rows) {
+    case 3: int4_tile<3>(g, i, p, mask); break;
+    case 2: int4_tile<2>(g, i, p, mask); break;
+    default: int4_tile<1>(g, i, p, mask); break;
+  }
+}
+
+}  // namespace detail
+
+/// Columns [64·p0, 64·p1) of C, then the epilogue: the unit of work a caller hands each thread.
+/// Bit-identical to ref::gemm_int4. Blocked as simd::detail::whole_k_tiles says.
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
+  simd::detail::whole_k_tiles<detail::gemm_int4_mr>(
+      g.m, g.n, g.c, g.ldc, p0, p1,
+      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
+        detail::int4_rows(rows, g, i, p, mask);
+      },
+      epilogue);
+}
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, Epilogue&& epilogue = {}) noexcept {
+  gemm_int4(g, 0, gemm_panels(g.n), epilogue);
+}
+#else
+inline constexpr bool has_gemm_int4 = false;
+
+/// Without AVX-512 VNNI the reference loops stand in.
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
+  ref::gemm_int4(g, p0, p1, epilogue);
+}
+template <class Epilogue = no_epilogue>
+inline void gemm_int4(const gemm_int4_args& g, Epilogue&& epilogue = {}) noexcept {
+  ref::gemm_int4(g, epilogue);
+}
+#endif
+
+}  // namespace simd
+
+}  // namespace eigenformer::kernels
