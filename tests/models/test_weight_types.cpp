@@ -390,7 +390,7 @@ void check_shipped(ef::weight_type type, double logit_tol, std::size_t min_compa
 
 TEST_CASE("int8 weights: the shipped model's logits within 0.4 of fp32, and greedy continuations equal fp32 PyTorch's where its top-2 gap is wider",
           "[models][int8][shipped]") {
-  // What int8 moves a logit of this model (vocabulary 4096, logits of magnitude ~10-20): 0.29-0.31
+  // What int8 moves a logit of this model (vocabulary 2048, logits of magnitude ~10-20): 0.29-0.31
   // at most over the three prompts and their continuations (measured 2026-12-02), so 0.4; greedy
   // compared over the first prompt's first 4 steps (the other two start with a gap under 0.6).
   // The top token is fp32's at 93 of 95 teacher-forced positions.
