@@ -160,28 +160,23 @@ class linear {
     if (type_ == weight_type::bf16) {
       const bf16_rows a = to_bf16(x, k);
       const kernels::gemm_bf16_args g = bf16_args(a, y, cols);
-      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
+      over_panels<Act>(g, cols);
       return;
     }
     if (type_ == weight_type::int8) {
       const int8_rows q = quantize(x, k);
       const kernels::gemm_int8_args g = int8_args(q, y, cols);
-      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
+      over_panels<Act>(g, cols);
       return;
     }
     if (type_ == weight_type::int4) {
       const int4_rows q = quantize_int4(x, k);
       const kernels::gemm_int4_args g = int4_args(q, y, cols);
-      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
+      over_panels<Act>(g, cols);
       return;
     }
     if constexpr (packed) {
-      const kernels::gemm_args g = args(x, y, cols, k);
-      parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
-                   [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
+      over_panels<Act>(args(x, y, cols, k), cols);
     } else {
       if (cols == out_ && k == in_) {
         y.noalias() = x * w_;
@@ -329,6 +324,12 @@ class linear {
   template <class Act>
   static void run_panels(const kernels::gemm_int4_args& g, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
     kernels::simd::gemm_int4(g, std::size_t(lo), std::size_t(hi), epilogue_of<Act>{});
+  }
+  /// One product over all its panels, the threads splitting them, then Act on its outputs.
+  template <class Act, class Args>
+  static void over_panels(const Args& g, index_t cols) noexcept {
+    parallel_for(0, std::ptrdiff_t(kernels::gemm_panels(std::size_t(cols))), 1,
+                 [&](std::ptrdiff_t lo, std::ptrdiff_t hi) { run_panels<Act>(g, lo, hi); });
   }
   /// rows(lo, hi) over [0, m): split across the threads from 64 rows up; fewer rows (decode)
   /// convert in less time than a fork and join takes.
