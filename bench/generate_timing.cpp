@@ -10,6 +10,10 @@
 // two bytes / one byte / 4.5 bits per F32 weight of the folder (int8's per-channel scales add
 // 0.3 %, int4's per-group scales are in its 4.5 bits; the position table, which is not read whole
 // and stays fp32, 0.6 %).
+// `bytes_bound_fraction` counts everything a decode step reads, not only the weights: also the
+// fp32 KV cache, 2 · n_layer · n_embd · 4 bytes per cached position at the decode's mean context
+// (prefill + decode / 2 positions; 42 MB per step at 576 positions for GPT-2-124M, a third of
+// int8's weight bytes).
 //   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|bf16|int8|int4]
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/weight_type.hpp>
@@ -87,7 +91,9 @@ int main(int argc, char** argv) {
                                                : type == ef::weight_type::int8 ? 4.0
                                                : type == ef::weight_type::bf16 ? 2.0
                                                                                : 1.0);
-    std::vector<double> pre, dec, gbs, frac;
+    const auto& c = model.config();
+    const double kv_bytes = 2.0 * double(c.n_layer) * double(c.n_embd) * 4.0 * (double(prefill) + 0.5 * decode);
+    std::vector<double> pre, dec, gbs, frac, all_frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up
     for (int r = 0; r < std::max(1, reps); ++r) {
       const double before = read_bandwidth(buf);
@@ -97,10 +103,12 @@ int main(int argc, char** argv) {
       dec.push_back(res.stats.decode_tokens_per_second());
       gbs.push_back(bw);
       frac.push_back(dec.back() * bytes / (bw * 1e9));
+      all_frac.push_back(dec.back() * (bytes + kv_bytes) / (bw * 1e9));
     }
     std::printf("{\"dtype\": \"%s\", \"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
-                "\"bound_fraction\": %.4f}\n",
-                dtype.c_str(), median(pre), median(dec), median(gbs), bytes / 1e9, median(frac));
+                "\"bound_fraction\": %.4f, \"kv_gb\": %.4f, \"bytes_bound_fraction\": %.4f}\n",
+                dtype.c_str(), median(pre), median(dec), median(gbs), bytes / 1e9, median(frac), kv_bytes / 1e9,
+                median(all_frac));
   } catch (const ef::error& e) {
     std::fprintf(stderr, "bench_generate_timing: %s\n", e.what());
     return 1;

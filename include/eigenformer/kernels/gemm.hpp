@@ -132,6 +132,38 @@ class weight_buffer {
   std::unique_ptr<float[], aligned_delete> data_;
 };
 
+/// The way a packed weight matrix's constructor runs its panels by default: all of them, in
+/// the calling thread. An executor is called as `exec(panels, fn)` and must call `fn(p0, p1)`
+/// (noexcept) over disjoint ranges covering [0, panels), possibly at the same time from several
+/// threads; each panel is written by exactly one call (ops::parallel_panels splits them).
+struct serial_panels {
+  template <class Fn>
+  void operator()(std::size_t panels, Fn&& fn) const noexcept {
+    fn(std::size_t(0), panels);
+  }
+};
+
+namespace detail {
+/// Copies B[r0 .. r0 + rows, c0 .. c0 + cols) (B row-major [k, n] with row stride @p ld, or
+/// given as its transpose [n, k] when @p transposed) into tile[r][c] (R × 64, rows ≤ R, cols ≤ 64),
+/// zeros elsewhere: the packers quantise whole tiles in loops that vectorise, and both layouts
+/// are read along their contiguous rows.
+template <std::size_t R>
+inline void load_tile(const float* b, std::ptrdiff_t ld, bool transposed, std::size_t r0, std::size_t rows,
+                      std::size_t c0, std::size_t cols, float (&tile)[R][64]) noexcept {
+  if (rows < R || cols < 64) std::memset(tile, 0, sizeof tile);
+  if (transposed) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      const float* src = b + std::ptrdiff_t(c0 + c) * ld + std::ptrdiff_t(r0);
+      for (std::size_t r = 0; r < rows; ++r) tile[r][c] = src[r];
+    }
+  } else {
+    for (std::size_t r = 0; r < rows; ++r)
+      std::memcpy(tile[r], b + std::ptrdiff_t(r0 + r) * ld + std::ptrdiff_t(c0), cols * sizeof(float));
+  }
+}
+}  // namespace detail
+
 /// A [k, n] matrix packed in 64-column panels for `gemm`. Owner of aligned storage.
 class packed_matrix {
  public:
@@ -140,23 +172,28 @@ class packed_matrix {
   packed_matrix() = default;
   /// Packs B given row-major [k, n] with row stride @p ld (`transposed` = false), or given as
   /// its transpose, row-major [n, k] with row stride @p ld (`transposed` = true: PyTorch's
-  /// nn.Linear weight [out, in] packs without an intermediate copy).
-  packed_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false)
+  /// nn.Linear weight [out, in] packs without an intermediate copy). @p exec runs the panels
+  /// (serial_panels, or ops::parallel_panels to split them over threads).
+  template <class Exec = serial_panels>
+  packed_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false,
+                const Exec& exec = {})
       : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width) {
     allocate();
-    for (std::size_t p = 0; p < panels_; ++p) {
-      const std::size_t c0 = p * panel_width, w = std::min(panel_width, n - c0);
-      float* dst = panel(p);
-      for (std::size_t r = 0; r < k; ++r) {
-        float* d = dst + r * panel_width;
-        if (!transposed) {
-          std::memcpy(d, b + std::ptrdiff_t(r) * ld + std::ptrdiff_t(c0), w * sizeof(float));
-        } else {
-          for (std::size_t c = 0; c < w; ++c) d[c] = b[std::ptrdiff_t(c0 + c) * ld + std::ptrdiff_t(r)];
+    exec(panels_, [&](std::size_t p0, std::size_t p1) noexcept {
+      for (std::size_t p = p0; p < p1; ++p) {
+        const std::size_t c0 = p * panel_width, w = std::min(panel_width, n - c0);
+        float* dst = panel(p);
+        for (std::size_t r = 0; r < k; ++r) {
+          float* d = dst + r * panel_width;
+          if (!transposed) {
+            std::memcpy(d, b + std::ptrdiff_t(r) * ld + std::ptrdiff_t(c0), w * sizeof(float));
+          } else {
+            for (std::size_t c = 0; c < w; ++c) d[c] = b[std::ptrdiff_t(c0 + c) * ld + std::ptrdiff_t(r)];
+          }
+          std::fill(d + w, d + panel_width, 0.0f);
         }
-        std::fill(d + w, d + panel_width, 0.0f);
       }
-    }
+    });
   }
   packed_matrix(packed_matrix&&) noexcept = default;
   packed_matrix& operator=(packed_matrix&&) noexcept = default;

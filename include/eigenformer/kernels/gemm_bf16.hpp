@@ -74,22 +74,39 @@ class packed_bf16_matrix {
 
   packed_bf16_matrix() = default;
   /// Rounds and packs B given row-major [k, n] with row stride @p ld (`transposed` = false), or
-  /// as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]).
-  packed_bf16_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false)
-      : packed_bf16_matrix(k, n, [&](std::size_t r, std::size_t c) {
-          return to_bf16(transposed ? b[std::ptrdiff_t(c) * ld + std::ptrdiff_t(r)]
-                                    : b[std::ptrdiff_t(r) * ld + std::ptrdiff_t(c)]);
+  /// as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]). @p exec runs the
+  /// panels (kernels::serial_panels).
+  template <class Exec = serial_panels>
+  packed_bf16_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false,
+                     const Exec& exec = {})
+      : packed_bf16_matrix(k, n, exec, [&](std::size_t p, std::uint16_t* panel) noexcept {
+          constexpr std::size_t R = 32;  // through a tile of floats, read along b's rows
+          const std::size_t c0 = p * panel_width, cols = std::min(panel_width, n - c0);
+          alignas(64) float v[R][panel_width];
+          for (std::size_t r0 = 0; r0 < k; r0 += R) {
+            const std::size_t rows = std::min(R, k - r0);
+            detail::load_tile(b, ld, transposed, r0, rows, c0, cols, v);
+            for (std::size_t r = 0; r < rows; ++r) {
+              std::uint16_t* row = panel + ((r0 + r) / 2) * pair_elems + r % 2;
+              for (std::size_t c = 0; c < panel_width; ++c) row[2 * c] = to_bf16(v[r][c]);
+            }
+          }
         }) {}
   /// Packs B given as bf16 bits (a BF16 checkpoint's tensor, little-endian, any alignment),
   /// laid out as the float constructor's @p b: no rounding, no float copy.
+  template <class Exec = serial_panels>
   static packed_bf16_matrix from_bits(const std::byte* b, std::ptrdiff_t ld, std::size_t k, std::size_t n,
-                                      bool transposed = false) {
-    return packed_bf16_matrix(k, n, [&](std::size_t r, std::size_t c) {
-      const std::ptrdiff_t i = transposed ? std::ptrdiff_t(c) * ld + std::ptrdiff_t(r)
-                                          : std::ptrdiff_t(r) * ld + std::ptrdiff_t(c);
-      std::uint16_t h;
-      std::memcpy(&h, b + 2 * i, 2);
-      return h;
+                                      bool transposed = false, const Exec& exec = {}) {
+    return packed_bf16_matrix(k, n, exec, [&](std::size_t p, std::uint16_t* panel) noexcept {
+      const std::size_t c0 = p * panel_width, cols = std::min(panel_width, n - c0);
+      for (std::size_t r = 0; r < k; ++r) {  // row by row: both source layouts stay in cache
+        std::uint16_t* row = panel + (r / 2) * pair_elems + r % 2;
+        for (std::size_t c = 0; c < cols; ++c) {
+          const std::ptrdiff_t i = transposed ? std::ptrdiff_t(c0 + c) * ld + std::ptrdiff_t(r)
+                                              : std::ptrdiff_t(r) * ld + std::ptrdiff_t(c0 + c);
+          std::memcpy(row + 2 * c, b + 2 * i, 2);
+        }
+      }
     });
   }
 
@@ -120,15 +137,18 @@ class packed_bf16_matrix {
   float value(std::size_t r, std::size_t c) const noexcept { return from_bf16(bits(r, c)); }
 
  private:
-  template <class At>
-  packed_bf16_matrix(std::size_t k, std::size_t n, const At& at)
+  /// Allocates, zeroes each panel and calls `fill(p, panel)` to write panel p's values, over
+  /// the panels as @p exec splits them.
+  template <class Exec, class Fill>
+  packed_bf16_matrix(std::size_t k, std::size_t n, const Exec& exec, const Fill& fill)
       : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width), pairs_((k + 1) / 2), data_(words()) {
-    std::uint16_t* out = raw();
-    if (words()) std::memset(out, 0, bytes());
-    for (std::size_t c = 0; c < n; ++c) {
-      std::uint16_t* col = out + (c / panel_width) * pairs_ * pair_elems + (c % panel_width) * 2;
-      for (std::size_t r = 0; r < k; ++r) col[(r / 2) * pair_elems + r % 2] = at(r, c);
-    }
+    exec(panels_, [&](std::size_t p0, std::size_t p1) noexcept {
+      for (std::size_t p = p0; p < p1; ++p) {
+        std::uint16_t* panel = raw() + p * pairs_ * pair_elems;
+        std::memset(panel, 0, pairs_ * pair_elems * sizeof(std::uint16_t));
+        fill(p, panel);
+      }
+    });
   }
   std::size_t words() const noexcept { return pairs_ * panel_width * panels_; }  // 32-bit words
   std::uint16_t* raw() noexcept { return reinterpret_cast<std::uint16_t*>(data_.data()); }

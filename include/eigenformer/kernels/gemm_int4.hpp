@@ -75,36 +75,18 @@ class packed_int4_matrix {
 
   packed_int4_matrix() = default;
   /// Quantises and packs B given row-major [k, n] with row stride @p ld (`transposed` = false),
-  /// or as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]).
-  packed_int4_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false)
+  /// or as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]). @p exec runs the
+  /// panels (kernels::serial_panels).
+  template <class Exec = serial_panels>
+  packed_int4_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false,
+                     const Exec& exec = {})
       : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width), groups_(int4_groups(k)) {
-    const auto at = [&](std::size_t r, std::size_t c) {
-      return transposed ? b[std::ptrdiff_t(c) * ld + std::ptrdiff_t(r)] : b[std::ptrdiff_t(r) * ld + std::ptrdiff_t(c)];
-    };
     data_ = weight_buffer((size_bytes() + sizeof(float) - 1) / sizeof(float));
-    std::uint8_t* bytes = raw();
-    if (size_bytes()) std::memset(bytes, 0x88, size_bytes());  // nibble 8 is zero
     scales_.assign(panels_ * groups_ * panel_width, 0);
-    for (std::size_t c = 0; c < n; ++c) {
-      for (std::size_t g = 0; g < groups_; ++g) {
-        const std::size_t r0 = g * int4_group, r1 = std::min(k, r0 + int4_group);
-        float extreme = 0.0f;
-        bool finite = true;
-        for (std::size_t r = r0; r < r1; ++r) {
-          const float v = at(r, c);
-          if (!(std::fabs(v) <= FLT_MAX)) finite = false;
-          else if (std::fabs(v) > std::fabs(extreme)) extreme = v;
-        }
-        const std::uint16_t d_bits = finite ? to_bf16(extreme / -8.0f) : to_bf16(std::numeric_limits<float>::quiet_NaN());
-        scales_[scale_index(g, c)] = d_bits;
-        const float d = from_bf16(d_bits);
-        if (!(d != 0.0f) || std::isnan(d)) continue;  // zeros (nibbles 8), or NaN outputs through d
-        for (std::size_t r = r0; r < r1; ++r) {
-          const float q = std::clamp(std::nearbyint(at(r, c) / d), -8.0f, 7.0f);
-          set_nibble(r, c, unsigned(static_cast<int>(q) + 8));
-        }
-      }
-    }
+    exec(panels_, [&](std::size_t p0, std::size_t p1) noexcept {
+      for (std::size_t p = p0; p < p1; ++p)
+        for (std::size_t g = 0; g < groups_; ++g) pack_group(b, ld, transposed, p, g);
+    });
   }
 
   packed_int4_matrix(packed_int4_matrix&&) noexcept = default;
@@ -153,9 +135,47 @@ class packed_int4_matrix {
     return (c / panel_width) * groups_ * group_bytes + g * group_bytes + (t / 2) * step_bytes + (cc / 16) * 64 +
            (cc % 16) * 4 + r % 4;
   }
-  void set_nibble(std::size_t r, std::size_t c, unsigned v) noexcept {
-    std::uint8_t& byte = raw()[byte_index(r, c)];
-    byte = high(r) ? std::uint8_t((byte & 0x0F) | (v << 4)) : std::uint8_t((byte & 0xF0) | v);
+  /// Quantises group @p g of panel @p p (rows 32g .. 32g + 31 of columns 64p .. 64p + 63, zeros
+  /// beyond k and n) through a tile in the stack, and writes its 1024 bytes and 64 scales: the
+  /// file comment's definition, column by column, in loops over the tile's rows that vectorise.
+  void pack_group(const float* b, std::ptrdiff_t ld, bool transposed, std::size_t p, std::size_t g) noexcept {
+    constexpr std::size_t R = int4_group, C = panel_width;
+    const std::size_t r0 = g * R, c0 = p * C, rows = std::min(R, k_ - r0), cols = std::min(C, n_ - c0);
+    alignas(64) float v[R][C];
+    detail::load_tile(b, ld, transposed, r0, rows, c0, cols, v);
+    alignas(64) float extreme[C] = {}, d[C];
+    alignas(64) std::uint8_t finite[C];
+    std::memset(finite, 1, sizeof finite);
+    for (std::size_t r = 0; r < R; ++r) {
+      for (std::size_t cc = 0; cc < C; ++cc) {  // the first value of largest |w|, as a strict >
+        const float x = v[r][cc], a = std::fabs(x);
+        const bool bad = !(a <= FLT_MAX);
+        finite[cc] = std::uint8_t(finite[cc] & !bad);
+        extreme[cc] = !bad && a > std::fabs(extreme[cc]) ? x : extreme[cc];
+      }
+    }
+    std::uint16_t* scales = scales_.data() + (p * groups_ + g) * C;
+    for (std::size_t cc = 0; cc < C; ++cc) {
+      const std::uint16_t bits = cc >= cols  ? std::uint16_t(0)
+                                 : finite[cc] ? to_bf16(extreme[cc] / -8.0f)
+                                              : to_bf16(std::numeric_limits<float>::quiet_NaN());
+      scales[cc] = bits;
+      const float dc = from_bf16(bits);
+      d[cc] = dc != 0.0f && !std::isnan(dc) ? dc : 0.0f;  // 0: the group's nibbles stay 8
+    }
+    alignas(64) std::uint8_t q[R][C];  // q + 8
+    for (std::size_t r = 0; r < R; ++r) {
+      for (std::size_t cc = 0; cc < C; ++cc) {
+        const float x = d[cc] != 0.0f ? std::clamp(std::nearbyint(v[r][cc] / d[cc]), -8.0f, 7.0f) : 0.0f;
+        q[r][cc] = std::uint8_t(static_cast<int>(x) + 8);
+      }
+    }
+    std::uint8_t* out = raw() + p * groups_ * group_bytes + g * group_bytes;
+    for (std::size_t step = 0; step < 4; ++step)
+      for (std::size_t cc = 0; cc < C; ++cc)
+        for (std::size_t e = 0; e < 4; ++e)
+          out[step * step_bytes + (cc / 16) * 64 + (cc % 16) * 4 + e] =
+              std::uint8_t(q[8 * step + e][cc] | (q[8 * step + 4 + e][cc] << 4));
   }
   std::uint8_t* raw() noexcept { return reinterpret_cast<std::uint8_t*>(data_.data()); }
   const std::uint8_t* raw() const noexcept { return reinterpret_cast<const std::uint8_t*>(data_.data()); }

@@ -94,30 +94,18 @@ class packed_int8_matrix {
   packed_int8_matrix() = default;
   /// Quantises and packs B given row-major [k, n] with row stride @p ld (`transposed` = false),
   /// or as its transpose [n, k] (`transposed` = true: nn.Linear's [out, in]). k must not exceed
-  /// `int8_max_k` (callers check; ops::linear throws shape_error).
-  packed_int8_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false)
+  /// `int8_max_k` (callers check; ops::linear throws shape_error). @p exec runs the panels
+  /// (kernels::serial_panels).
+  template <class Exec = serial_panels>
+  packed_int8_matrix(const float* b, std::ptrdiff_t ld, std::size_t k, std::size_t n, bool transposed = false,
+                     const Exec& exec = {})
       : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width), quads_((k + 3) / 4) {
-    const auto at = [&](std::size_t r, std::size_t c) {
-      return transposed ? b[std::ptrdiff_t(c) * ld + std::ptrdiff_t(r)] : b[std::ptrdiff_t(r) * ld + std::ptrdiff_t(c)];
-    };
     data_ = weight_buffer((size_bytes() + sizeof(float) - 1) / sizeof(float));
-    std::uint8_t* bytes = raw();
-    if (size_bytes()) std::memset(bytes, 0, size_bytes());
     scales_.assign(panels_ * panel_width, 0.0f);
     zero_terms_.assign(panels_ * panel_width, 0);
-    for (std::size_t c = 0; c < n; ++c) {
-      const float s = quant_detail::int8_scale_of(k, [&](std::size_t r) { return at(r, c); });
-      scales_[c] = s;
-      if (!(s > 0.0f)) continue;  // zeros (s = 0), or NaN outputs through s = NaN
-      std::uint8_t* panel = bytes + (c / panel_width) * quads_ * quad_bytes + (c % panel_width) * 4;
-      std::int32_t sum = 0;
-      for (std::size_t r = 0; r < k; ++r) {
-        const int q = quant_detail::int8_round(at(r, c), s);
-        sum += q;
-        panel[(r / 4) * quad_bytes + r % 4] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
-      }
-      zero_terms_[c] = 128 * sum;
-    }
+    exec(panels_, [&](std::size_t p0, std::size_t p1) noexcept {
+      for (std::size_t p = p0; p < p1; ++p) pack_panel(b, ld, transposed, p);
+    });
   }
 
   packed_int8_matrix(packed_int8_matrix&&) noexcept = default;
@@ -156,6 +144,50 @@ class packed_int8_matrix {
   float dequantized(std::size_t r, std::size_t c) const noexcept { return float(q(r, c)) * scales_[c]; }
 
  private:
+  /// Quantises and packs panel @p p (columns 64p .. 64p + 63, zeros beyond n): the scales
+  /// (`quant_detail::int8_scale_of`) in a first pass over 32-row tiles, the weights
+  /// (`quant_detail::int8_round`) and their sums in a second, in loops over each tile's rows
+  /// that vectorise.
+  void pack_panel(const float* b, std::ptrdiff_t ld, bool transposed, std::size_t p) noexcept {
+    constexpr std::size_t R = 32, C = panel_width;
+    const std::size_t c0 = p * C, cols = std::min(C, n_ - c0);
+    alignas(64) float v[R][C], max_abs[C] = {}, s[C];
+    alignas(64) std::uint8_t finite[C];
+    std::memset(finite, 1, sizeof finite);
+    for (std::size_t r0 = 0; r0 < k_; r0 += R) {
+      detail::load_tile(b, ld, transposed, r0, std::min(R, k_ - r0), c0, cols, v);
+      for (std::size_t r = 0; r < R; ++r) {
+        for (std::size_t cc = 0; cc < C; ++cc) {
+          const float a = std::fabs(v[r][cc]);
+          const bool bad = !(a <= FLT_MAX);
+          finite[cc] = std::uint8_t(finite[cc] & !bad);
+          max_abs[cc] = bad ? max_abs[cc] : std::max(max_abs[cc], a);
+        }
+      }
+    }
+    for (std::size_t cc = 0; cc < C; ++cc) {
+      s[cc] = cc < cols ? quant_detail::int8_scale(max_abs[cc], finite[cc] != 0) : 0.0f;
+      scales_[c0 + cc] = s[cc];
+      if (!(s[cc] > 0.0f)) s[cc] = 0.0f;  // zeros (s = 0), or NaN outputs through s = NaN: q = 0
+    }
+    alignas(64) std::int32_t sum[C] = {};
+    std::uint8_t* panel = raw() + p * quads_ * quad_bytes;
+    for (std::size_t r0 = 0; r0 < k_; r0 += R) {
+      detail::load_tile(b, ld, transposed, r0, std::min(R, k_ - r0), c0, cols, v);
+      const std::size_t quads = std::min(R / 4, quads_ - r0 / 4);
+      for (std::size_t t = 0; t < quads; ++t) {
+        std::uint8_t* out = panel + (r0 / 4 + t) * quad_bytes;
+        for (std::size_t cc = 0; cc < C; ++cc) {
+          for (std::size_t e = 0; e < 4; ++e) {
+            const int q = s[cc] > 0.0f ? quant_detail::int8_round(v[4 * t + e][cc], s[cc]) : 0;
+            sum[cc] += q;
+            out[cc * 4 + e] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
+          }
+        }
+      }
+    }
+    for (std::size_t cc = 0; cc < C; ++cc) zero_terms_[c0 + cc] = 128 * sum[cc];
+  }
   std::uint8_t* raw() noexcept { return reinterpret_cast<std::uint8_t*>(data_.data()); }
   const std::uint8_t* raw() const noexcept { return reinterpret_cast<const std::uint8_t*>(data_.data()); }
 

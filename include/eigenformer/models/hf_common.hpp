@@ -52,7 +52,12 @@ void expect_linear(Add&& add, const io::weight_binder& w, index_t out, index_t i
 }
 /// GPT-2's Conv1D: `weight` stored [in, out] and `bias` [out].
 inline ops::linear conv1d(io::weight_binder w, index_t in, index_t out) {
-  return ops::linear(w.get_matrix("weight", in, out), w.get_vector("bias", out), w.scope_name(), w.linear_weights());
+  vector b = w.get_vector("bias", out);
+  ops::linear l;
+  w.visit("weight", {in, out}, [&](const float* p) {  // packed from the mapped tensor, no copy
+    l = ops::linear::from_in_out(p, in, out, out, std::move(b), w.scope_name(), w.linear_weights());
+  });
+  return l;
 }
 template <class Add>
 void expect_conv1d(Add&& add, const io::weight_binder& w, index_t in, index_t out) {
@@ -126,13 +131,15 @@ void expect_attention_projections(Add&& add, const attention_scopes& s, index_t 
 /// `masked_bias`) are not weights and are ignored.
 inline attention::attention_weights fused_attention(io::weight_binder w, index_t d) {
   io::weight_binder qkv_scope = w.sub("c_attn"), out = w.sub("c_proj");
-  const matrix qkv = qkv_scope.get_matrix("weight", d, 3 * d);  // Conv1D: [in, out]
   const vector qkv_b = qkv_scope.get_vector("bias", 3 * d);
   attention::attention_weights aw;
   aw.type = w.linear_weights();
-  aw.wq = qkv.leftCols(d);
-  aw.wk = qkv.middleCols(d, d);
-  aw.wv = qkv.rightCols(d);
+  qkv_scope.visit("weight", {d, 3 * d}, [&](const float* p) {  // Conv1D: [in, out], split as mapped
+    const Eigen::Map<const matrix> qkv(p, d, 3 * d);
+    aw.wq = qkv.leftCols(d);
+    aw.wk = qkv.middleCols(d, d);
+    aw.wv = qkv.rightCols(d);
+  });
   aw.bq = qkv_b.head(d);
   aw.bk = qkv_b.segment(d, d);
   aw.bv = qkv_b.tail(d);

@@ -38,6 +38,17 @@
 
 namespace eigenformer::ops {
 
+/// Packs a weight matrix's panels on the library's threads (parallel_for over panel ranges):
+/// the executor ops::linear hands the packed matrices' constructors, so that quantising at
+/// load scales with set_num_threads().
+struct parallel_panels {
+  template <class Fn>
+  void operator()(std::size_t panels, Fn&& fn) const noexcept {
+    parallel_for(0, std::ptrdiff_t(panels), 1,
+                 [&fn](std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept { fn(std::size_t(lo), std::size_t(hi)); });
+  }
+};
+
 class linear {
  public:
   /// True when this build runs the packed AVX-512 product (false: Eigen's product).
@@ -63,6 +74,16 @@ class linear {
     l.store(weight, ld, in, out, true, type, name);
     return l;
   }
+  /// weight given as [in, out] row-major (GPT-2's Conv1D) with row stride @p ld (= out when
+  /// contiguous): packed straight from the pointer, with no matrix copy.
+  static linear from_in_out(const float* weight, index_t in, index_t out, index_t ld, vector bias,
+                            const std::string& name = "linear", weight_type type = weight_type::f32) {
+    linear l;
+    l.b_ = std::move(bias);
+    l.check_bias(out, name);
+    l.store(weight, ld, in, out, false, type, name);
+    return l;
+  }
   /// weight given as [out, in] row-major bf16 bits (a BF16 checkpoint's tensor, any alignment),
   /// row stride @p ld, stored as bf16 with no float copy in between.
   static linear from_out_in_bf16(const std::byte* weight, index_t out, index_t in, index_t ld, vector bias,
@@ -73,7 +94,8 @@ class linear {
     l.in_ = in;
     l.out_ = out;
     l.type_ = weight_type::bf16;
-    l.w_bf16_ = kernels::packed_bf16_matrix::from_bits(weight, ld, std::size_t(in), std::size_t(out), true);
+    l.w_bf16_ =
+        kernels::packed_bf16_matrix::from_bits(weight, ld, std::size_t(in), std::size_t(out), true, parallel_panels{});
     return l;
   }
   /// Uniform(±1/√in) weights and biases, PyTorch's default initialisation, for tests and benchmarks.
@@ -353,7 +375,7 @@ class linear {
     out_ = out;
     type_ = type;
     if (type == weight_type::bf16) {
-      w_bf16_ = kernels::packed_bf16_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      w_bf16_ = kernels::packed_bf16_matrix(w, ld, std::size_t(in), std::size_t(out), transposed, parallel_panels{});
       return;
     }
     if (type == weight_type::int8) {
@@ -361,15 +383,15 @@ class linear {
         throw_error<shape_error>("ops.linear", "inputs of '" + name + "' stored as int8",
                                  "at most " + std::to_string(kernels::int8_max_k) + " (int32 sums)",
                                  std::to_string(in));
-      w_int8_ = kernels::packed_int8_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      w_int8_ = kernels::packed_int8_matrix(w, ld, std::size_t(in), std::size_t(out), transposed, parallel_panels{});
       return;
     }
     if (type == weight_type::int4) {
-      w_int4_ = kernels::packed_int4_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      w_int4_ = kernels::packed_int4_matrix(w, ld, std::size_t(in), std::size_t(out), transposed, parallel_panels{});
       return;
     }
     if constexpr (packed) {
-      w_packed_ = kernels::packed_matrix(w, ld, std::size_t(in), std::size_t(out), transposed);
+      w_packed_ = kernels::packed_matrix(w, ld, std::size_t(in), std::size_t(out), transposed, parallel_panels{});
     } else {
       w_.resize(in, out);
       for (index_t r = 0; r < in; ++r)
