@@ -287,4 +287,44 @@ TEST_CASE("gemm_int4: the product is the dequantised operands' up to float round
   }
 }
 
+// An executor as the packers' contract allows (disjoint ranges, any order): one panel per call,
+// last panel first.
+struct reversed_panels {
+  template <class Fn>
+  void operator()(std::size_t panels, Fn&& fn) const noexcept {
+    for (std::size_t p = panels; p-- > 0;) fn(p, p + 1);
+  }
+};
+
+TEST_CASE("packed matrices: panels packed one by one in any order give the bytes of one pass", "[kernels][int4]") {
+  for (const auto& [kk, n] : {std::pair<std::size_t, std::size_t>{7, 130}, {33, 64}, {100, 65}, {64, 1}}) {
+    for (const bool transposed : {false, true}) {
+      const std::ptrdiff_t ld = std::ptrdiff_t(transposed ? kk : n) + 3;
+      std::vector<float> b = uniform(std::size_t(ld) * (transposed ? n : kk), -2.0f, 2.0f, kk + n);
+      const std::size_t c_inf = transposed ? 0 : n - 1;  // a non-finite group and column
+      b[transposed ? std::min<std::size_t>(5, kk - 1) : n - 1] = INFINITY;
+      if (b.size() >= 3 * std::size_t(ld))  // a zero row, or (transposed) a zero column
+        for (std::size_t i = 0; i < std::size_t(ld); ++i) b[2 * std::size_t(ld) + i] = 0.0f;
+      INFO("k=" << kk << " n=" << n << " transposed=" << transposed);
+      const k::packed_int4_matrix q4(b.data(), ld, kk, n, transposed), r4(b.data(), ld, kk, n, transposed, reversed_panels{});
+      for (std::size_t p = 0; p < q4.panels(); ++p) {
+        CHECK(std::memcmp(q4.panel(p), r4.panel(p), q4.groups() * k::packed_int4_matrix::group_bytes) == 0);
+        CHECK(std::memcmp(q4.panel_scales(p), r4.panel_scales(p), q4.groups() * 64 * sizeof(std::uint16_t)) == 0);
+      }
+      const k::packed_int8_matrix q8(b.data(), ld, kk, n, transposed), r8(b.data(), ld, kk, n, transposed, reversed_panels{});
+      for (std::size_t p = 0; p < q8.panels(); ++p)
+        CHECK(std::memcmp(q8.panel(p), r8.panel(p), q8.quads() * k::packed_int8_matrix::quad_bytes) == 0);
+      CHECK(std::memcmp(q8.scales(), r8.scales(), q8.panels() * 64 * sizeof(float)) == 0);
+      CHECK(std::memcmp(q8.zero_terms(), r8.zero_terms(), q8.panels() * 64 * sizeof(std::int32_t)) == 0);
+      const k::packed_bf16_matrix qb(b.data(), ld, kk, n, transposed), rb(b.data(), ld, kk, n, transposed, reversed_panels{});
+      for (std::size_t p = 0; p < qb.panels(); ++p)
+        CHECK(std::memcmp(qb.panel(p), rb.panel(p), qb.pairs() * k::packed_bf16_matrix::pair_elems * 2) == 0);
+      const k::packed_matrix qf(b.data(), ld, kk, n, transposed), rf(b.data(), ld, kk, n, transposed, reversed_panels{});
+      CHECK(std::memcmp(qf.panel(0), rf.panel(0), qf.size() * sizeof(float)) == 0);
+      CHECK(std::isnan(q8.scales()[c_inf]));  // the cases are there
+      CHECK(std::isnan(q4.scale(0, c_inf)));
+    }
+  }
+}
+
 }  // namespace gemm_int4_test
