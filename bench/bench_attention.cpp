@@ -130,7 +130,7 @@ void decode(benchmark::State& state, Variant variant) {
   }
   std::size_t cache_bytes = 0;
   for (const auto& st : cache.states) {
-    if constexpr (requires { st.k; }) cache_bytes += sizeof(float) * std::size_t(st.k.size() + st.v.size());
+    if constexpr (requires { st.bytes(); }) cache_bytes += st.bytes();
     else cache_bytes += sizeof(float) * std::size_t(st.s.size() + st.z.size());
   }
   state.counters["cache_MB"] = double(cache_bytes) / 1e6;

@@ -11,10 +11,10 @@
 // 0.3 %, int4's per-group scales are in its 4.5 bits; the position table, which is not read whole
 // and stays fp32, 0.6 %).
 // `bytes_bound_fraction` counts everything a decode step reads, not only the weights: also the
-// fp32 KV cache, 2 · n_layer · n_embd · 4 bytes per cached position at the decode's mean context
-// (prefill + decode / 2 positions; 42 MB per step at 576 positions for GPT-2-124M, a third of
-// int8's weight bytes).
-//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|bf16|int8|int4]
+// KV cache, 2 · n_layer · n_embd · 4 bytes (2 with --kv-dtype bf16) per cached position at the
+// decode's mean context (prefill + decode / 2 positions; 42 MB per step at 576 positions for
+// GPT-2-124M in fp32, a third of int8's weight bytes).
+//   build/release/bench/bench_generate_timing --model build/gpt2-124m [--threads 1] [--prefill 512] [--decode 64] [--reps 3] [--dtype f32|bf16|int8|int4] [--kv-dtype f32|bf16]
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/generation/generate.hpp>
@@ -62,7 +62,7 @@ double weight_bytes(const std::string& dir) {
 int main(int argc, char** argv) {
   std::string dir = "build/gpt2-124m";
   int threads = 1, prefill = 512, decode = 64, reps = 3;
-  std::string dtype = "f32";
+  std::string dtype = "f32", kv_dtype = "f32";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--model") dir = v;
@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     else if (a == "--decode") decode = std::atoi(v.c_str());
     else if (a == "--reps") reps = std::atoi(v.c_str());
     else if (a == "--dtype") dtype = v;
+    else if (a == "--kv-dtype") kv_dtype = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
   try {
     ef::set_num_threads(std::max(1, threads));
     const ef::weight_type type = ef::parse_weight_type(dtype, "--dtype");
-    auto model = ef::models::gpt2<>::load(dir, {.weights = type});
+    const ef::weight_type kv = ef::parse_weight_type(kv_dtype, "--kv-dtype");
+    auto model = ef::models::gpt2<>::load(dir, {.weights = type, .kv_cache = kv});
     std::mt19937 g(1);
     std::vector<ef::token_id> prompt(static_cast<std::size_t>(prefill));
     for (auto& t : prompt) t = ef::token_id(g() % std::uint32_t(model.vocab_size()));
@@ -92,7 +94,8 @@ int main(int argc, char** argv) {
                                                : type == ef::weight_type::bf16 ? 2.0
                                                                                : 1.0);
     const auto& c = model.config();
-    const double kv_bytes = 2.0 * double(c.n_layer) * double(c.n_embd) * 4.0 * (double(prefill) + 0.5 * decode);
+    const double kv_bytes = 2.0 * double(c.n_layer) * double(c.n_embd) * (kv == ef::weight_type::bf16 ? 2.0 : 4.0) *
+                            (double(prefill) + 0.5 * decode);
     std::vector<double> pre, dec, gbs, frac, all_frac;
     ef::generation::generate(model, {prompt}, o);  // warm-up
     for (int r = 0; r < std::max(1, reps); ++r) {
@@ -105,9 +108,9 @@ int main(int argc, char** argv) {
       frac.push_back(dec.back() * bytes / (bw * 1e9));
       all_frac.push_back(dec.back() * (bytes + kv_bytes) / (bw * 1e9));
     }
-    std::printf("{\"dtype\": \"%s\", \"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
+    std::printf("{\"dtype\": \"%s\", \"kv_dtype\": \"%s\", \"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"read_gbs\": %.2f, \"weight_gb\": %.4f, "
                 "\"bound_fraction\": %.4f, \"kv_gb\": %.4f, \"bytes_bound_fraction\": %.4f}\n",
-                dtype.c_str(), median(pre), median(dec), median(gbs), bytes / 1e9, median(frac), kv_bytes / 1e9,
+                dtype.c_str(), kv_dtype.c_str(), median(pre), median(dec), median(gbs), bytes / 1e9, median(frac), kv_bytes / 1e9,
                 median(all_frac));
   } catch (const ef::error& e) {
     std::fprintf(stderr, "bench_generate_timing: %s\n", e.what());

@@ -37,7 +37,7 @@ struct row {
 
 template <class State>
 long long state_bytes(const State& st) {
-  if constexpr (requires { st.k; st.v; }) return (st.k.size() + st.v.size()) * 4;
+  if constexpr (requires { st.bytes(); }) return static_cast<long long>(st.bytes());
   else if constexpr (requires { st.s; st.z; }) return (st.s.size() + st.z.size()) * 4;
   else return -1;
 }

@@ -41,6 +41,7 @@ options:
   --beams B                beam search with B beams (default 1 = sampling; at most 256)
   --threads N              threads (default: all; clamped to what can run)
   --dtype T                the linear layers' weights: f32 (default), bf16, int8 or int4
+  --kv-dtype T             the K/V cache's rows: f32 (default) or bf16 (half the bytes per step)
   --print-ids              also print the whole id sequence (prompt + generated) as "ids: ..."
   -h, --help               this text
 )";
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
   opt.sampling.top_p = 0.95f;
   int threads = 0;
   std::string dtype = "f32";
+  std::string kv_dtype = "f32";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -110,6 +112,7 @@ int main(int argc, char** argv) {
     else if (a == "--beams") opt.beams = integer(a, value(), 1, eg::generate_options::max_beams);
     else if (a == "--threads") threads = integer(a, value(), 1, std::numeric_limits<int>::max());
     else if (a == "--dtype") dtype = value();
+    else if (a == "--kv-dtype") kv_dtype = value();
     else if (a == "--print-ids") print_ids = true;
     else bad_usage("unknown argument '" + a + "'");
   }
@@ -118,7 +121,8 @@ int main(int argc, char** argv) {
 
   try {
     opt.validate();
-    const ef::load_options load{.weights = ef::parse_weight_type(dtype, "--dtype")};
+    const ef::load_options load{.weights = ef::parse_weight_type(dtype, "--dtype"),
+                                .kv_cache = ef::parse_weight_type(kv_dtype, "--kv-dtype")};
     if (threads > 0 && ef::set_num_threads(threads) < threads)
       std::fprintf(stderr, "--threads %d: using %d, the most that can run here\n", threads, ef::num_threads());
     const auto t0 = std::chrono::steady_clock::now();

@@ -156,6 +156,41 @@ TEST_CASE("prefill then decode equals prefill of the whole sequence, for every d
                             ea::alibi_attention<ea::sliding_window_layout>(ea::sliding_window_layout(8)), prompts, 20);
 }
 
+TEST_CASE("a bf16 K/V cache: prefill then decode within bf16's bound of the fp32 whole-sequence prefill",
+          "[attention][decode][bf16]") {
+  ea::attention_config c{.d_model = 64, .num_heads = 4, .num_kv_heads = 2, .position = ea::positional::rope,
+                         .max_positions = 512, .kv_cache = ef::weight_type::bf16};
+  {
+    ea::multi_head_attention<ea::causal_softmax_attention> f32(
+        ea::attention_config{.d_model = 64, .num_heads = 4, .num_kv_heads = 2, .max_positions = 512},
+        ea::attention_weights::random(c, 11));
+    ea::multi_head_attention<ea::causal_softmax_attention> bf16(c, ea::attention_weights::random(c, 11));
+    const auto a = f32.make_cache(1, 100), b = bf16.make_cache(1, 100);
+    REQUIRE(b.states[0].bf16);
+    CHECK(!a.states[0].bf16);
+    CHECK(b.states[0].bytes() * 2 == a.states[0].bytes());  // 2 · 100 rows · 16 values · 2 bytes
+    CHECK(b.states[0].bytes() == 6400);
+  }
+  // The decode rows read keys and values rounded to bf16 (relative error ≤ 2^-9 each): the
+  // outputs, convex mixes of values with |v| ≲ 1.5, move by ≤ 2^-9 · max|v| through v and by
+  // Σ|Δp|·max|v| through the scores (|Δs| ≤ 2^-9 · Σ|q·k| / √16 ≈ 2^-9 · 4, |Δp| ≤ 2|Δs|·p):
+  // ~1e-2 of the output scale at worst. Measured (2026-12-03): 7.0e-4 for causal softmax, all
+  // four within 2e-3; 5e-3 fails a decode that reads a wrong row (an O(1) change).
+  const double tol = 5e-3;
+  const std::vector<ef::index_t> prompts = {5, 12, 1};
+  check_prefill_then_decode("causal softmax, bf16 cache", c, ea::causal_softmax_attention{}, prompts, 20, tol);
+  check_prefill_then_decode("sliding window (ring of 8), bf16 cache", c,
+                            ea::sliding_window_attention(ea::sliding_window_layout(8)), prompts, 20, tol);
+  check_prefill_then_decode("sigmoid causal, bf16 cache", c, ea::sigmoid_attention<ea::causal_layout>{}, prompts, 20,
+                            tol);
+  c.position = ea::positional::none;
+  check_prefill_then_decode("causal softmax alibi, bf16 cache", c, ea::alibi_attention<>{}, prompts, 20, tol);
+  ea::attention_config bad = c;
+  bad.kv_cache = ef::weight_type::int8;
+  CHECK_THROWS_AS(bad.validate(), ef::config_error);
+  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("kv_cache") && Catch::Contains("f32 or bf16"));
+}
+
 TEST_CASE("decode of one long sequence splits its cache across threads and merges exactly", "[attention][decode]") {
   // One (sequence, head) item with caches of 1500+ keys: at 2 workers the policy splits each
   // step's keys in 2 ranges, merged by merge_decode_partials.

@@ -416,4 +416,77 @@ TEST_CASE("int4 weights: the shipped model's logits within 3 of fp32 and its top
   check_shipped(ef::weight_type::int4, 3.0, 0, 0.08, 0.8);
 }
 
+// Prefill of the first token, then one step per token through a cache of @p model, against
+// the whole-sequence forward of @p whole: the hidden states of every position.
+template <class Model>
+std::pair<std::vector<float>, std::vector<double>> stepped_and_forward(Model& model, Model& whole,
+                                                                       const std::vector<ef::token_id>& ids) {
+  const ef::index_t d = model.d_model(), n = ef::index_t(ids.size());
+  ef::matrix hidden(n, d);
+  whole.forward(ids, std::vector<ef::index_t>{0, n}, ef::view(hidden));
+  auto cache = model.make_cache(1);
+  std::vector<float> stepped;
+  std::vector<double> forward;
+  for (ef::index_t i = 0; i < n; ++i) {
+    ef::matrix h(1, d);
+    const std::vector<ef::token_id> tok = {ids[std::size_t(i)]};
+    if (i == 0) model.prefill(tok, std::vector<ef::index_t>{0, 1}, ef::view(h), cache);
+    else model.step(tok, ef::view(h), cache);
+    for (ef::index_t c = 0; c < d; ++c) {
+      stepped.push_back(h(0, c));
+      forward.push_back(hidden(i, c));
+    }
+  }
+  return {stepped, forward};
+}
+
+TEST_CASE("bf16 K/V cache: gpt2 and llama steps within bf16's rounding of the fp32 forward; the shipped model's greedy ids are fp32's",
+          "[models][bf16][kv]") {
+  // Keys and values rounded to bf16 (2^-9 relative) move the decode rows' attention outputs by
+  // ~1e-3 of their scale (tests/attention/test_multi_head.cpp); through the fixtures' stacks
+  // the hidden states moved by at most 2.8e-3 (gpt2) and 5.6e-3 (llama) of their largest
+  // magnitude (2.3, 3.0; measured 2026-12-03), so 1.5e-2 of it: a step that read a wrong cache
+  // row moves them by O(1).
+  for (const char* name : {"gpt2", "llama"}) {
+    INFO(name);
+    const inputs in = read_inputs(name);
+    const std::vector<ef::token_id> ids(in.ids.begin(), in.ids.begin() + in.offsets[1]);
+    auto run = [&](auto tag) {
+      using Model = typename decltype(tag)::type;
+      auto f32 = Model::load(model_dir(name));
+      auto kv = Model::load(model_dir(name), {.kv_cache = ef::weight_type::bf16});
+      const auto [stepped, forward] = stepped_and_forward(kv, f32, ids);
+      double worst = 0, scale = 0;
+      for (std::size_t i = 0; i < stepped.size(); ++i) {
+        worst = std::max(worst, std::abs(stepped[i] - forward[i]));
+        scale = std::max(scale, std::abs(forward[i]));
+      }
+      CAPTURE(worst, scale);
+      CHECK(worst > 0.0);  // the bf16 rows were read
+      eftest::require_close(std::string(name) + " bf16-cache steps vs fp32 forward", stepped, forward,
+                            [&](std::size_t) { return 1.5e-2 * scale; });
+    };
+    if (std::string(name) == "gpt2") run(std::type_identity<ef::models::gpt2<>>{});
+    else run(std::type_identity<ef::models::llama<>>{});
+  }
+  // The shipped model: greedy through a bf16 cache gives fp32's ids over PyTorch's continuations
+  // (16 steps of each of the three prompts; measured identical, 2026-12-03).
+  const char* data = std::getenv("EIGENFORMER_TEST_DATA_DIR");
+  REQUIRE(data != nullptr);
+  const auto dir = std::filesystem::path(data).parent_path().parent_path() / "models" / "kjv-gpt2";
+  auto f32 = ef::models::gpt2<>::load(dir);
+  auto kv = ef::models::gpt2<>::load(dir, {.kv_cache = ef::weight_type::bf16});
+  const auto ref = eftest::load_fixture("kjv_greedy.json");
+  for (const auto& c : ref["cases"]) {
+    INFO("prompt: " << c["text"].get<std::string>());
+    const auto prompt = c["prompt"].get<std::vector<ef::token_id>>();
+    eg::generate_options o;
+    o.sampling.temperature = 0.0f;
+    o.max_tokens = int(c["tokens"].size());
+    CHECK(eg::generate(kv, {prompt}, o).tokens.front() == eg::generate(f32, {prompt}, o).tokens.front());
+  }
+  CHECK_THROWS_WITH(ef::models::gpt2<>::load(dir, {.kv_cache = ef::weight_type::int4}),
+                    Catch::Contains("kv_cache") && Catch::Contains("f32 or bf16") && Catch::Contains("int4"));
+}
+
 }  // namespace weight_types_test

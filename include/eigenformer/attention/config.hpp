@@ -34,6 +34,10 @@ struct attention_config {
   double rope_base = 10000.0;  ///< rope_theta
   index_t max_positions = 4096;  ///< RoPE table length and default decode-cache capacity
   bool gated = false;  ///< per-head sigmoid output gate (Quantizable Transformers)
+  /// The rows of the decode K/V caches of score-based variants: f32, or bf16 (half the bytes a
+  /// decode step reads from the cache; keys and values rounded to nearest even as appended).
+  /// Variants whose state is not a K/V cache (linear attention) keep theirs.
+  weight_type kv_cache = weight_type::f32;
 
   index_t kv_heads() const noexcept { return num_kv_heads == 0 ? num_heads : num_kv_heads; }
   index_t dim() const noexcept { return head_dim == 0 && num_heads > 0 ? d_model / num_heads : head_dim; }
@@ -58,6 +62,8 @@ struct attention_config {
                                 std::to_string(kv));
     if (max_positions < 1)
       throw_error<config_error>(where, "max_positions", "an integer >= 1", std::to_string(max_positions));
+    if (kv_cache != weight_type::f32 && kv_cache != weight_type::bf16)
+      throw_error<config_error>(where, "kv_cache", "f32 or bf16", weight_type_name(kv_cache));
     if (!(scale >= 0.0f) || !std::isfinite(scale))
       throw_error<config_error>(where, "scale", "0 (default) or a finite positive number", std::to_string(scale));
   }

@@ -6,7 +6,10 @@
 
 #include <eigenformer/core/error.hpp>
 #include <eigenformer/core/tensor.hpp>
+#include <eigenformer/core/weight_type.hpp>
+#include <eigenformer/kernels/gemm_bf16.hpp>
 #include <eigenformer/kernels/kernels.hpp>
+#include <eigenformer/kernels/kv_bf16.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -21,16 +24,35 @@ namespace eigenformer::attention {
 
 /// K/V cache of one kv head of one sequence: rows [capacity, head_dim], contiguous, so a decode
 /// step reads them sequentially. A ring (sliding windows) keeps only the last `capacity` positions:
-/// position p lives in row p % capacity.
+/// position p lives in row p % capacity. The rows are fp32 (`k`, `v`), or with
+/// `weight_type::bf16` bf16 bits (`k16`, `v16`: keys and values rounded to nearest even as they
+/// are appended, half the bytes each decode step reads; kernels/kv_bf16.hpp).
 struct kv_cache {
-  matrix k, v;
+  matrix k, v;                          ///< fp32 rows; empty for a bf16 cache
+  std::vector<std::uint16_t> k16, v16;  ///< bf16 rows [capacity, head_dim] / [capacity, value_dim]
   index_t length = 0;  ///< positions appended so far
   bool ring = false;
+  bool bf16 = false;
 
   kv_cache() = default;
-  kv_cache(index_t capacity, index_t head_dim, index_t value_dim, bool is_ring)
-      : k(capacity, head_dim), v(capacity, value_dim), ring(is_ring) {}
-  index_t capacity() const noexcept { return k.rows(); }
+  /// @p type: weight_type::f32 or weight_type::bf16 (callers validate; anything else is fp32).
+  kv_cache(index_t capacity, index_t head_dim, index_t value_dim, bool is_ring, weight_type type = weight_type::f32)
+      : ring(is_ring), bf16(type == weight_type::bf16), rows_(capacity), head_dim_(head_dim), value_dim_(value_dim) {
+    if (bf16) {
+      k16.resize(std::size_t(capacity * head_dim));
+      v16.resize(std::size_t(capacity * value_dim));
+    } else {
+      k.resize(capacity, head_dim);
+      v.resize(capacity, value_dim);
+    }
+  }
+  index_t capacity() const noexcept { return rows_; }
+  index_t head_dim() const noexcept { return head_dim_; }
+  index_t value_dim() const noexcept { return value_dim_; }
+  /// Bytes the rows hold (what a full cache's decode step reads).
+  std::size_t bytes() const noexcept {
+    return bf16 ? (k16.size() + v16.size()) * sizeof(std::uint16_t) : std::size_t(k.size() + v.size()) * sizeof(float);
+  }
   /// Rows that hold positions, and the first position they hold.
   index_t stored() const noexcept { return std::min(length, capacity()); }
   index_t first_position() const noexcept { return length - stored(); }
@@ -40,8 +62,15 @@ struct kv_cache {
   /// Appends one position's key and value rows. Caller guarantees has_room(1).
   void append(const float* key, const float* value) noexcept {
     const index_t row = ring ? length % capacity() : length;
-    std::copy(key, key + k.cols(), k.row(row).data());
-    std::copy(value, value + v.cols(), v.row(row).data());
+    if (bf16) {
+      std::uint16_t* kr = k16.data() + row * head_dim_;
+      std::uint16_t* vr = v16.data() + row * value_dim_;
+      for (index_t i = 0; i < head_dim_; ++i) kr[i] = kernels::to_bf16(key[i]);
+      for (index_t i = 0; i < value_dim_; ++i) vr[i] = kernels::to_bf16(value[i]);
+    } else {
+      std::copy(key, key + head_dim_, k.row(row).data());
+      std::copy(value, value + value_dim_, v.row(row).data());
+    }
     ++length;
   }
   /// Position held by row @p r.
@@ -59,6 +88,9 @@ struct kv_cache {
     fn(r0, split - r0, p0);
     if (split < r1) fn(split, r1 - split, position_of(split));
   }
+
+ private:
+  index_t rows_ = 0, head_dim_ = 0, value_dim_ = 0;
 };
 
 /// Partial result of one query over a range of keys: running max and running sum (the

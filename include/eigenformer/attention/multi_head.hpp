@@ -233,7 +233,10 @@ class multi_head_attention {
     c.lengths.assign(std::size_t(batch), 0);
     c.states.reserve(std::size_t(batch * c.kv_heads));
     for (index_t i = 0; i < batch * c.kv_heads; ++i)
-      c.states.push_back(variant_.make_state(max_positions, cfg_.dim(), cfg_.dim()));
+      if constexpr (requires { variant_.make_state(max_positions, cfg_.dim(), cfg_.dim(), cfg_.kv_cache); })
+        c.states.push_back(variant_.make_state(max_positions, cfg_.dim(), cfg_.dim(), cfg_.kv_cache));
+      else
+        c.states.push_back(variant_.make_state(max_positions, cfg_.dim(), cfg_.dim()));
     return c;
   }
 

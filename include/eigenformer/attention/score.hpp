@@ -70,10 +70,12 @@ class score_attention {
     score_attention_head(p, norm_, layout_, modifier_, tiles_, ws);
   }
 
-  state_type make_state(index_t max_positions, index_t d, index_t dv) const {
+  /// A cache for @p max_positions positions (a ring of `window` rows for a causal sliding
+  /// window), its rows fp32 or (@p kv = weight_type::bf16) bf16.
+  state_type make_state(index_t max_positions, index_t d, index_t dv, weight_type kv = weight_type::f32) const {
     if constexpr (std::is_same_v<Layout, sliding_window_layout>)
-      if (layout_.causal) return state_type(std::min(max_positions, layout_.window), d, dv, true);
-    return state_type(max_positions, d, dv, false);
+      if (layout_.causal) return state_type(std::min(max_positions, layout_.window), d, dv, true, kv);
+    return state_type(max_positions, d, dv, false, kv);
   }
   bool has_room(const state_type& st, index_t n) const noexcept { return st.has_room(n); }
   index_t capacity(const state_type& st) const noexcept {
@@ -89,7 +91,7 @@ class score_attention {
   /// have been reserved for the cache's capacity.
   void decode(const decode_query& dq, const state_type& st, float* out, scratch_type& ws) const noexcept {
     const decode_partial part = decode_range(dq, st, 0, st.stored(), ws.acc(), ws.s());
-    norm_.finish(ws.acc(), part.m, part.l, out, st.v.cols());
+    norm_.finish(ws.acc(), part.m, part.l, out, st.value_dim());
   }
 
   /// The query against rows [r0, r1) of the cache: the unnormalised output into acc
@@ -97,7 +99,7 @@ class score_attention {
   /// ranges merge with merge_decode_partials when the normaliser is mergeable.
   decode_partial decode_range(const decode_query& dq, const state_type& st, index_t r0, index_t r1, float* acc,
                               float* s) const noexcept {
-    const index_t dv = st.v.cols(), count = r1 - r0;
+    const index_t dv = st.value_dim(), count = r1 - r0;
     decode_partial part;
     accumulator av(acc, 1, dv);
     av.setZero();
@@ -108,8 +110,13 @@ class score_attention {
         continue;
       }
       norm_.weigh(s, 1, count, st.stored(), &part.m, &part.l, av);
-      Eigen::Map<Eigen::VectorXf>(acc, dv).noalias() =
-          st.v.middleRows(r0, count).transpose() * Eigen::Map<const Eigen::VectorXf>(s, count);
+      if (st.bf16) {
+        std::fill(acc, acc + dv, 0.0f);
+        kernels::active::axpy_rows_bf16(s, st.v16.data() + r0 * dv, dv, std::size_t(count), std::size_t(dv), acc);
+      } else {
+        Eigen::Map<Eigen::VectorXf>(acc, dv).noalias() =
+            st.v.middleRows(r0, count).transpose() * Eigen::Map<const Eigen::VectorXf>(s, count);
+      }
     }
     return part;
   }
@@ -117,9 +124,12 @@ class score_attention {
  private:
   /// s = scale·K[r0:r1]·q, modified, masked by the layout.
   void scores(const decode_query& dq, const state_type& st, index_t r0, index_t r1, float* s) const noexcept {
-    const index_t d = st.k.cols(), count = r1 - r0;
+    const index_t d = st.head_dim(), count = r1 - r0;
     Eigen::Map<Eigen::VectorXf> sv(s, count);
-    sv.noalias() = st.k.middleRows(r0, count) * Eigen::Map<const Eigen::VectorXf>(dq.q, d);
+    if (st.bf16)
+      kernels::active::dot_rows_bf16(st.k16.data() + r0 * d, d, std::size_t(count), std::size_t(d), dq.q, s);
+    else
+      sv.noalias() = st.k.middleRows(r0, count) * Eigen::Map<const Eigen::VectorXf>(dq.q, d);
     sv *= dq.scale;
     st.for_each_run(r0, r1, [&](index_t row, index_t n, index_t pos) {
       if constexpr (!is_identity_modifier<Modifier>)

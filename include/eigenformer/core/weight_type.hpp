@@ -55,6 +55,10 @@ struct load_options {
   /// The storage of every linear layer (attention projections, FFNs, heads; a tied LM head's
   /// token lookups read the same storage).
   weight_type weights = weight_type::f32;
+  /// The rows of the decoders' K/V caches: f32, or bf16 (half the bytes each decode step reads
+  /// from the cache; keys and values rounded to nearest even as they are appended). Other
+  /// types are rejected with config_error. Encoders, which keep no cache, ignore it.
+  weight_type kv_cache = weight_type::f32;
 };
 
 }  // namespace eigenformer

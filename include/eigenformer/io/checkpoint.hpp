@@ -127,6 +127,9 @@ class weight_binder {
   /// store their weights: load_options::weights.
   weight_type linear_weights() const noexcept { return state_->linear_weights; }
   void set_linear_weights(weight_type t) noexcept { state_->linear_weights = t; }
+  /// The decoders' K/V cache rows (load_options::kv_cache), for the presets' attention configs.
+  weight_type kv_cache() const noexcept { return state_->kv_cache; }
+  void set_kv_cache(weight_type t) noexcept { state_->kv_cache = t; }
   /// The prefix without its trailing '.' ("h.3.attn" for "h.3.attn."): the name of the part
   /// the scope holds, for messages.
   std::string scope_name() const {
@@ -316,6 +319,7 @@ class weight_binder {
     std::vector<std::string> missing;
     std::set<std::string> used;
     weight_type linear_weights = weight_type::f32;
+    weight_type kv_cache = weight_type::f32;
   };
   std::shared_ptr<state> state_;
   std::string prefix_;

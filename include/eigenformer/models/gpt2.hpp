@@ -81,7 +81,8 @@ class gpt2 : public causal_lm<gpt2_block<Attention>, ops::layer_norm> {
   static typename base::stack_type load_stack(const io::gpt2_config& c, io::weight_binder& w, const Attention& variant) {
     const index_t d = c.n_embd, ff = c.n_inner;
     const double eps = c.layer_norm_epsilon;
-    attention::attention_config ac{.d_model = d, .num_heads = c.n_head, .max_positions = c.n_positions};
+    attention::attention_config ac{
+        .d_model = d, .num_heads = c.n_head, .max_positions = c.n_positions, .kv_cache = w.kv_cache()};
     std::vector<block_type> layers;
     for (index_t i = 0; i < c.n_layer; ++i) {
       auto layer = w.sub("h").sub(i);

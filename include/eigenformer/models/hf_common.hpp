@@ -208,6 +208,9 @@ template <class Model, class... Args>
 Model load_folder(const std::filesystem::path& dir, const load_options& options, const char* where,
                   const char* model_type, const std::string& probe, std::initializer_list<const char*> prefixes,
                   Args&&... args) {
+  if (options.kv_cache != weight_type::f32 && options.kv_cache != weight_type::bf16)
+    throw_error<config_error>(where, "load_options::kv_cache", "f32 or bf16", weight_type_name(options.kv_cache),
+                              dir.string());
   const auto cfg = io::read_config(dir);
   const auto* c = std::get_if<typename Model::config_type>(&cfg);
   if (!c)
@@ -216,6 +219,7 @@ Model load_folder(const std::filesystem::path& dir, const load_options& options,
   io::checkpoint ckpt(dir);
   io::weight_binder w(ckpt, find_prefix(ckpt, probe, prefixes));
   w.set_linear_weights(options.weights);
+  w.set_kv_cache(options.kv_cache);
   Model::check_checkpoint(*c, w);
   Model m(*c, w, std::forward<Args>(args)...);
   w.finish();

@@ -107,7 +107,8 @@ class llama : public causal_lm<llama_block<Attention>, ops::rms_norm> {
                                    .position = attention::positional::rope,
                                    .rope = ops::rope_layout::half,
                                    .rope_base = c.rope_theta,
-                                   .max_positions = c.max_position_embeddings};
+                                   .max_positions = c.max_position_embeddings,
+                                   .kv_cache = w.kv_cache()};
     std::vector<block_type> layers;
     for (index_t i = 0; i < c.num_hidden_layers; ++i) {
       auto layer = w.sub("layers").sub(i);
