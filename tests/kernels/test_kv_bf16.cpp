@@ -1,7 +1,8 @@
 // kernels::{ref,simd}::{dot_rows_bf16,axpy_rows_bf16}, the decode products against a bf16 K/V
 // cache: the ref against a double reference of the same (rounded) rows within the bound of its
-// fp32 sum; the simd twin bit for bit against the ref over every length 0..3·16+1, row counts
-// around the 4-row blocks, misaligned rows and query, and special values.
+// fp32 sum; the simd twin bit for bit against the ref over every length 0..3·16+1 and the head
+// sizes 64, 80, 128 and 256, row counts around the 4-row blocks, misaligned rows and query, and
+// special values.
 #include <eigenformer/kernels/gemm_bf16.hpp>
 #include <eigenformer/kernels/kv_bf16.hpp>
 
@@ -51,8 +52,10 @@ TEST_CASE("dot_rows_bf16: ref within its fp32 sum's bound of a double reference"
 
 TEST_CASE("dot_rows_bf16 and axpy_rows_bf16: simd is bit-identical to ref over lengths, misalignments and specials",
           "[kernels][bf16][kv]") {
-  for (std::size_t d : test_lengths(16)) {
-    if (d > 1024) continue;  // the row products are per element; head_dim is at most 256
+  std::vector<std::size_t> lengths = test_lengths(16);
+  lengths.back() = 64;  // the head sizes with a path of their own (64, 128), and 80 and 256
+  lengths.insert(lengths.end(), {80, 128, 256});
+  for (std::size_t d : lengths) {
     for (std::size_t rows : {0, 1, 3, 4, 5, 9}) {
       for (std::size_t off = 0; off < 3; ++off) {
         std::vector<float> kv = uniform(rows * d, -4.0f, 4.0f, d * 31 + rows + off);

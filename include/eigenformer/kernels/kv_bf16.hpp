@@ -81,12 +81,25 @@ inline float kv_fold(__m512 x) noexcept {
   x = _mm512_add_ps(x, _mm512_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)));
   return _mm512_cvtss_f32(x);
 }
+/// 16 bf16 values widened to fp32.
+inline __m512 kv_load(const std::uint16_t* p) noexcept {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
 /// R rows at once (independent chains hide the FMA latency); each row's order is the ref's.
-template <std::size_t R>
+/// D > 0: the row length as a constant (the common head sizes, unrolled); D = 0: @p d.
+template <std::size_t R, std::size_t D>
 inline void dot_rows(const std::uint16_t* k, std::ptrdiff_t ldk, std::size_t d, const float* q, float* s) noexcept {
+  if constexpr (D > 0) d = D;
   __m512 acc[R];
   for (std::size_t r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (std::size_t i = 0; i < d; i += 16) {
+  std::size_t i = 0;
+  for (; i + 16 <= d; i += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + i);
+    for (std::size_t r = 0; r < R; ++r)
+      acc[r] = _mm512_fmadd_ps(kv_load(k + std::ptrdiff_t(r) * ldk + std::ptrdiff_t(i)), qv, acc[r]);
+  }
+  if (i < d) {
     const __mmask16 m = kv_tail_mask(d - i);
     const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
     for (std::size_t r = 0; r < R; ++r)
@@ -94,34 +107,50 @@ inline void dot_rows(const std::uint16_t* k, std::ptrdiff_t ldk, std::size_t d, 
   }
   for (std::size_t r = 0; r < R; ++r) s[r] = kv_fold(acc[r]);
 }
+template <std::size_t D>
+inline void dot_rows_all(const std::uint16_t* k, std::ptrdiff_t ldk, std::size_t rows, std::size_t d, const float* q,
+                         float* s) noexcept {
+  const std::size_t blocks = rows / 4;
+  for (std::size_t b = 0; b < blocks; ++b) dot_rows<4, D>(k + std::ptrdiff_t(4 * b) * ldk, ldk, d, q, s + 4 * b);
+  for (std::size_t r = 4 * blocks; r < rows; ++r) dot_rows<1, D>(k + std::ptrdiff_t(r) * ldk, ldk, d, q, s + r);
+}
+/// acc[0 .. 16·V) += Σ_r w[r]·v[r, ...]: V whole vectors of the output in registers.
+template <std::size_t V>
+inline void axpy_rows(const float* w, const std::uint16_t* v, std::ptrdiff_t ldv, std::size_t rows,
+                      float* acc) noexcept {
+  __m512 a[V];
+  for (std::size_t j = 0; j < V; ++j) a[j] = _mm512_loadu_ps(acc + 16 * j);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const __m512 wr = _mm512_set1_ps(w[r]);
+    const std::uint16_t* row = v + std::ptrdiff_t(r) * ldv;
+    for (std::size_t j = 0; j < V; ++j) a[j] = _mm512_fmadd_ps(wr, kv_load(row + 16 * j), a[j]);
+  }
+  for (std::size_t j = 0; j < V; ++j) _mm512_storeu_ps(acc + 16 * j, a[j]);
+}
 }  // namespace detail
 
 /// ref::dot_rows_bf16, bit for bit.
 inline void dot_rows_bf16(const std::uint16_t* k, std::ptrdiff_t ldk, std::size_t rows, std::size_t d,
                           const float* q, float* s) noexcept {
-  const std::size_t blocks = rows / 4;
-  for (std::size_t b = 0; b < blocks; ++b) detail::dot_rows<4>(k + std::ptrdiff_t(4 * b) * ldk, ldk, d, q, s + 4 * b);
-  for (std::size_t r = 4 * blocks; r < rows; ++r) detail::dot_rows<1>(k + std::ptrdiff_t(r) * ldk, ldk, d, q, s + r);
+  switch (d) {
+    case 64: detail::dot_rows_all<64>(k, ldk, rows, d, q, s); break;
+    case 128: detail::dot_rows_all<128>(k, ldk, rows, d, q, s); break;
+    default: detail::dot_rows_all<0>(k, ldk, rows, d, q, s); break;
+  }
 }
 
 /// ref::axpy_rows_bf16, bit for bit.
 inline void axpy_rows_bf16(const float* w, const std::uint16_t* v, std::ptrdiff_t ldv, std::size_t rows,
                            std::size_t dv, float* acc) noexcept {
-  for (std::size_t i = 0; i < dv; i += 64) {  // up to four vectors of the output stay in registers
-    const std::size_t width = dv - i < 64 ? dv - i : 64;
-    __mmask16 m[4];
-    __m512 a[4];
-    for (std::size_t j = 0; j < 4; ++j) {
-      m[j] = width > 16 * j ? detail::kv_tail_mask(width - 16 * j) : __mmask16(0);
-      a[j] = _mm512_maskz_loadu_ps(m[j], acc + i + 16 * j);
-    }
-    for (std::size_t r = 0; r < rows; ++r) {
-      const __m512 wr = _mm512_set1_ps(w[r]);
-      const std::uint16_t* row = v + std::ptrdiff_t(r) * ldv + std::ptrdiff_t(i);
-      for (std::size_t j = 0; j < 4; ++j)
-        if (m[j]) a[j] = _mm512_fmadd_ps(wr, detail::kv_load(row + 16 * j, m[j]), a[j]);
-    }
-    for (std::size_t j = 0; j < 4; ++j) _mm512_mask_storeu_ps(acc + i + 16 * j, m[j], a[j]);
+  std::size_t i = 0;
+  for (; i + 64 <= dv; i += 64) detail::axpy_rows<4>(w, v + i, ldv, rows, acc + i);
+  for (; i + 16 <= dv; i += 16) detail::axpy_rows<1>(w, v + i, ldv, rows, acc + i);
+  if (i < dv) {  // the last 1-15 values
+    const __mmask16 m = detail::kv_tail_mask(dv - i);
+    __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
+    for (std::size_t r = 0; r < rows; ++r)
+      a = _mm512_fmadd_ps(_mm512_set1_ps(w[r]), detail::kv_load(v + std::ptrdiff_t(r) * ldv + std::ptrdiff_t(i), m), a);
+    _mm512_mask_storeu_ps(acc + i, m, a);
   }
 }
 #else
