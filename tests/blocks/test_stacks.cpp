@@ -172,7 +172,7 @@ TEST_CASE("heterogeneous decoder: linear-attention layers interleaved with softm
   CHECK_THROWS_WITH(dec.step(ef::view(xs), ef::view(os), cache), Catch::Matchers::Contains("cache of layer 0"));
 }
 
-TEST_CASE("stacks share one workspace across layers; copies get their own", "[blocks][stacks][memory]") {
+TEST_CASE("stacks share one workspace across layers and copies get their own", "[blocks][stacks][memory]") {
   std::vector<global_block> layers;
   for (unsigned i = 0; i < 6; ++i) layers.push_back(make_layer<global_block>(i, 0));
   ef::models::encoder<global_block, ef::ops::layer_norm> stack(std::move(layers));

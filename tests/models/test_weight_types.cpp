@@ -440,7 +440,7 @@ std::pair<std::vector<float>, std::vector<double>> stepped_and_forward(Model& mo
   return {stepped, forward};
 }
 
-TEST_CASE("bf16 K/V cache: gpt2 and llama steps within bf16's rounding of the fp32 forward; the shipped model's greedy ids are fp32's",
+TEST_CASE("bf16 K/V cache: gpt2 and llama steps within bf16's rounding of the fp32 forward and the shipped model's greedy ids are fp32's",
           "[models][bf16][kv]") {
   // Keys and values rounded to bf16 (2^-9 relative) move the decode rows' attention outputs by
   // ~1e-3 of their scale (tests/attention/test_multi_head.cpp); through the fixtures' stacks
