@@ -232,6 +232,12 @@ TEST_CASE("gemm_int8: simd is bit-identical to ref over shapes, strides, panel r
           const std::vector<float> want = pr.result();
           k::simd::gemm_int8(pr.args(with_bias));
           require_same(label(with_bias ? "gemm_int8 bias" : "gemm_int8", m, kk, n, off), pr.result(), want, true);
+#if EIGENFORMER_HAS_VNNI_GEMM
+          // The AVX-512BW path (what runs where the target lacks VNNI): the same integers.
+          k::simd::detail::gemm_int8_impl<false>(pr.args(with_bias), 0, k::gemm_panels(n));
+          require_same(label(with_bias ? "gemm_int8 (avx512bw) bias" : "gemm_int8 (avx512bw)", m, kk, n, off),
+                       pr.result(), want, true);
+#endif
         }
       }
     }

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// The linear-layer product with 4-bit weights in groups of 32 inputs and int8 activations, on
-/// AVX-512 VNNI (`vpdpbusd`), the int8 product's instruction.
+/// AVX-512 VNNI (`vpdpbusd`), the int8 product's instruction (or, without VNNI, its AVX-512BW
+/// equal, gemm_int8.hpp's `simd::detail::dpbusd<false>`: the same integers).
 ///
 ///   B: [k, n] float weights, quantised once (at load) in groups of `int4_group` = 32
 ///      consecutive inputs of one output column (group g of column c: rows 32g .. 32g + 31):
@@ -31,7 +32,7 @@
 /// activations beyond k' are zeros, which add nothing to any group's sum.
 ///
 /// Twins, as everywhere in kernels/: `ref::gemm_int4` (scalar loops, the definition) and
-/// `simd::gemm_int4`, compiled when the translation unit targets AVX-512 VNNI
+/// `simd::gemm_int4`, compiled when the translation unit targets AVX-512BW
 /// (`simd::has_gemm_int4`); elsewhere the simd name runs the ref loops. The activations go
 /// through the int8 product's twin-tested `quantize_rows`; `int4_prepare_rows` is plain scalar
 /// code that both paths share.
@@ -266,7 +267,7 @@ inline __m512 load_bf16x16(const std::uint16_t* p) noexcept {
 }
 
 /// One MR × 64 tile over the whole of k, group by group, then the scaling epilogue.
-template <std::size_t MR>
+template <std::size_t MR, bool Native>
 inline void int4_tile(const gemm_int4_args& g, std::size_t i, std::size_t p, const __mmask16 (&mask)[4]) noexcept {
   constexpr std::size_t W = packed_int4_matrix::panel_width;
   const std::size_t groups = g.b->groups(), c0 = p * W;
@@ -295,14 +296,14 @@ inline void int4_tile(const gemm_int4_args& g, std::size_t i, std::size_t p, con
         std::int32_t four;
         std::memcpy(&four, ar[r] + 4 * t, 4);
         const __m512i av = _mm512_set1_epi32(four);
-        for (std::size_t j = 0; j < 4; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_and_si512(v[j], low), av);
+        for (std::size_t j = 0; j < 4; ++j) acc[r][j] = dpbusd<Native>(acc[r][j], _mm512_and_si512(v[j], low), av);
       }
       for (std::size_t r = 0; r < MR; ++r) {
         std::int32_t four;
         std::memcpy(&four, ar[r] + 4 * t + 4, 4);
         const __m512i av = _mm512_set1_epi32(four);
         for (std::size_t j = 0; j < 4; ++j)
-          acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], _mm512_and_si512(_mm512_srli_epi16(v[j], 4), low), av);
+          acc[r][j] = dpbusd<Native>(acc[r][j], _mm512_and_si512(_mm512_srli_epi16(v[j], 4), low), av);
       }
     }
     for (std::size_t j = 0; j < 4; ++j) {
@@ -323,13 +324,27 @@ inline void int4_tile(const gemm_int4_args& g, std::size_t i, std::size_t p, con
   }
 }
 
+template <bool Native>
 inline void int4_rows(std::size_t rows, const gemm_int4_args& g, std::size_t i, std::size_t p,
                       const __mmask16 (&mask)[4]) noexcept {
   switch (rows) {
-    case 3: int4_tile<3>(g, i, p, mask); break;
-    case 2: int4_tile<2>(g, i, p, mask); break;
-    default: int4_tile<1>(g, i, p, mask); break;
+    case 3: int4_tile<3, Native>(g, i, p, mask); break;
+    case 2: int4_tile<2, Native>(g, i, p, mask); break;
+    default: int4_tile<1, Native>(g, i, p, mask); break;
   }
+}
+
+/// Columns [64·p0, 64·p1) of C, then the epilogue, on `vpdpbusd` (Native, only where the target
+/// has AVX-512 VNNI) or on its AVX-512BW equal (gemm_int8.hpp's dpbusd<false>).
+template <bool Native, class Epilogue = no_epilogue>
+inline void gemm_int4_impl(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
+  static_assert(!Native || EIGENFORMER_HAS_NATIVE_VNNI, "vpdpbusd needs a target with AVX-512 VNNI");
+  simd::detail::whole_k_tiles<gemm_int4_mr>(
+      g.m, g.n, g.c, g.ldc, p0, p1,
+      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
+        int4_rows<Native>(rows, g, i, p, mask);
+      },
+      epilogue);
 }
 
 }  // namespace detail
@@ -338,12 +353,7 @@ inline void int4_rows(std::size_t rows, const gemm_int4_args& g, std::size_t i, 
 /// Bit-identical to ref::gemm_int4. Blocked as simd::detail::whole_k_tiles says.
 template <class Epilogue = no_epilogue>
 inline void gemm_int4(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
-  simd::detail::whole_k_tiles<detail::gemm_int4_mr>(
-      g.m, g.n, g.c, g.ldc, p0, p1,
-      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
-        detail::int4_rows(rows, g, i, p, mask);
-      },
-      epilogue);
+  detail::gemm_int4_impl<has_native_vnni>(g, p0, p1, epilogue);
 }
 template <class Epilogue = no_epilogue>
 inline void gemm_int4(const gemm_int4_args& g, Epilogue&& epilogue = {}) noexcept {
@@ -352,7 +362,7 @@ inline void gemm_int4(const gemm_int4_args& g, Epilogue&& epilogue = {}) noexcep
 #else
 inline constexpr bool has_gemm_int4 = false;
 
-/// Without AVX-512 VNNI the reference loops stand in.
+/// Without AVX-512BW the reference loops stand in.
 template <class Epilogue = no_epilogue>
 inline void gemm_int4(const gemm_int4_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
   ref::gemm_int4(g, p0, p1, epilogue);

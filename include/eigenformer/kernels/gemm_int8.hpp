@@ -25,8 +25,11 @@
 ///
 /// Twins, as everywhere in kernels/: `ref::quantize_rows` / `ref::gemm_int8` (scalar loops, the
 /// definition), and `simd::` versions compiled when the translation unit targets AVX-512F
-/// (quantisation) and AVX-512 VNNI (product): `simd::has_gemm_int8`. Elsewhere the simd names
-/// run the ref loops.
+/// (quantisation) and AVX-512BW (product): `simd::has_gemm_int8`. The product runs on
+/// `vpdpbusd` where the target has AVX-512 VNNI (`simd::has_native_vnni`), else on
+/// `simd::detail::dpbusd<false>` (the same exact integer sums from `vpmaddwd` on the bytes
+/// widened to 16 bits, four instructions per `vpdpbusd`); both agree with the ref bit for bit.
+/// Elsewhere the simd names run the ref loops.
 
 #include <eigenformer/core/config.hpp>
 #include <eigenformer/kernels/gemm.hpp>
@@ -46,10 +49,17 @@
 #else
 #define EIGENFORMER_HAS_AVX512_QUANTIZE 0
 #endif
-#if EIGENFORMER_USE_SIMD && defined(__AVX512F__) && defined(__AVX512VNNI__)
+// The SIMD int8 and int4 products need AVX-512BW (byte and 16-bit lanes); `vpdpbusd` itself
+// (AVX-512 VNNI) where the target has it, else the same integers from 16-bit multiply-adds.
+#if EIGENFORMER_USE_SIMD && defined(__AVX512F__) && defined(__AVX512BW__)
 #define EIGENFORMER_HAS_VNNI_GEMM 1
 #else
 #define EIGENFORMER_HAS_VNNI_GEMM 0
+#endif
+#if EIGENFORMER_HAS_VNNI_GEMM && defined(__AVX512VNNI__)
+#define EIGENFORMER_HAS_NATIVE_VNNI 1
+#else
+#define EIGENFORMER_HAS_NATIVE_VNNI 0
 #endif
 
 namespace eigenformer::kernels {
@@ -302,8 +312,27 @@ inline void quantize_rows(const float* a, std::ptrdiff_t lda, std::size_t m, std
 
 #if EIGENFORMER_HAS_VNNI_GEMM
 inline constexpr bool has_gemm_int8 = true;
+/// True where the target has AVX-512 VNNI: the products run on `vpdpbusd` itself.
+inline constexpr bool has_native_vnni = EIGENFORMER_HAS_NATIVE_VNNI != 0;
 
 namespace detail {
+
+/// `vpdpbusd`: acc + the sum of the four products u · s of unsigned bytes u and signed bytes s in
+/// each 32-bit lane (exact: no saturation at these sizes). Native = false computes the same
+/// integers with AVX-512BW: the even and the odd bytes widened to 16 bits, two `vpmaddwd`.
+template <bool Native>
+inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) noexcept {
+  if constexpr (Native) {
+#if EIGENFORMER_HAS_NATIVE_VNNI
+    return _mm512_dpbusd_epi32(acc, u, s);
+#endif
+  } else {
+    const __m512i low = _mm512_set1_epi16(0x00FF);
+    const __m512i even = _mm512_madd_epi16(_mm512_and_si512(u, low), _mm512_srai_epi16(_mm512_slli_epi16(s, 8), 8));
+    const __m512i odd = _mm512_madd_epi16(_mm512_srli_epi16(u, 8), _mm512_srai_epi16(s, 8));
+    return _mm512_add_epi32(acc, _mm512_add_epi32(even, odd));
+  }
+}
 
 // Rows per micro-tile: 12 accumulators. Measured at M = 128, K = 768, N = 768 and 3072, one
 // core (bench_gemm int8_gemm, 2026-12-02, two builds run alternately twice): 422-537 GOP/s at 3
@@ -311,7 +340,7 @@ namespace detail {
 inline constexpr std::size_t gemm_int8_mr = 3;
 
 /// One MR × 64 tile over the whole of k, then the dequantising epilogue.
-template <std::size_t MR>
+template <std::size_t MR, bool Native>
 inline void int8_tile(const gemm_int8_args& g, std::size_t i, std::size_t p, const __mmask16 (&mask)[4]) noexcept {
   constexpr std::size_t W = packed_int8_matrix::panel_width;
   const std::size_t quads = g.b->quads(), c0 = p * W;
@@ -329,10 +358,10 @@ inline void int8_tile(const gemm_int8_args& g, std::size_t i, std::size_t p, con
       std::int32_t four;
       std::memcpy(&four, ar[r] + 4 * t, 4);
       const __m512i av = _mm512_set1_epi32(four);
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
-      acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], av, b2);
-      acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], av, b3);
+      acc[r][0] = dpbusd<Native>(acc[r][0], av, b0);
+      acc[r][1] = dpbusd<Native>(acc[r][1], av, b1);
+      acc[r][2] = dpbusd<Native>(acc[r][2], av, b2);
+      acc[r][3] = dpbusd<Native>(acc[r][3], av, b3);
     }
   }
   for (std::size_t j = 0; j < 4; ++j) {
@@ -348,27 +377,36 @@ inline void int8_tile(const gemm_int8_args& g, std::size_t i, std::size_t p, con
   }
 }
 
+template <bool Native>
 inline void int8_rows(std::size_t rows, const gemm_int8_args& g, std::size_t i, std::size_t p,
                       const __mmask16 (&mask)[4]) noexcept {
   switch (rows) {
-    case 3: int8_tile<3>(g, i, p, mask); break;
-    case 2: int8_tile<2>(g, i, p, mask); break;
-    default: int8_tile<1>(g, i, p, mask); break;
+    case 3: int8_tile<3, Native>(g, i, p, mask); break;
+    case 2: int8_tile<2, Native>(g, i, p, mask); break;
+    default: int8_tile<1, Native>(g, i, p, mask); break;
   }
+}
+
+/// Columns [64·p0, 64·p1) of C, then the epilogue, on `vpdpbusd` (Native, only where the target
+/// has AVX-512 VNNI) or on its AVX-512BW equal; blocked as whole_k_tiles says.
+template <bool Native, class Epilogue = no_epilogue>
+inline void gemm_int8_impl(const gemm_int8_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
+  static_assert(!Native || EIGENFORMER_HAS_NATIVE_VNNI, "vpdpbusd needs a target with AVX-512 VNNI");
+  simd::detail::whole_k_tiles<gemm_int8_mr>(
+      g.m, g.n, g.c, g.ldc, p0, p1,
+      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
+        int8_rows<Native>(rows, g, i, p, mask);
+      },
+      epilogue);
 }
 
 }  // namespace detail
 
 /// Columns [64·p0, 64·p1) of C, then the epilogue: the unit of work a caller hands each thread.
-/// Bit-identical to ref::gemm_int8. Blocked as simd::detail::whole_k_tiles says.
+/// Bit-identical to ref::gemm_int8, on `vpdpbusd` where the target has it.
 template <class Epilogue = no_epilogue>
 inline void gemm_int8(const gemm_int8_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
-  simd::detail::whole_k_tiles<detail::gemm_int8_mr>(
-      g.m, g.n, g.c, g.ldc, p0, p1,
-      [&](std::size_t rows, std::size_t i, std::size_t p, const __mmask16(&mask)[4]) {
-        detail::int8_rows(rows, g, i, p, mask);
-      },
-      epilogue);
+  detail::gemm_int8_impl<has_native_vnni>(g, p0, p1, epilogue);
 }
 template <class Epilogue = no_epilogue>
 inline void gemm_int8(const gemm_int8_args& g, Epilogue&& epilogue = {}) noexcept {
@@ -376,8 +414,9 @@ inline void gemm_int8(const gemm_int8_args& g, Epilogue&& epilogue = {}) noexcep
 }
 #else
 inline constexpr bool has_gemm_int8 = false;
+inline constexpr bool has_native_vnni = false;
 
-/// Without AVX-512 VNNI the reference loops stand in.
+/// Without AVX-512BW the reference loops stand in.
 template <class Epilogue = no_epilogue>
 inline void gemm_int8(const gemm_int8_args& g, std::size_t p0, std::size_t p1, Epilogue&& epilogue = {}) noexcept {
   ref::gemm_int8(g, p0, p1, epilogue);

@@ -12,10 +12,10 @@
 ///    AVX-512F widening path, or the scalar twin); each call rounds the rows of x to bf16 into a
 ///    per-thread buffer that grows to the largest shape seen, then runs the product.
 ///  - `int8`: quantised once per output channel and packed for `kernels::simd::gemm_int8`
-///    (AVX-512 VNNI; the scalar twin elsewhere); each call quantises the rows of x per token
+///    (AVX-512 VNNI, or its AVX-512BW equal; the scalar twin elsewhere); each call quantises the rows of x per token
 ///    into the per-thread buffer, then runs the product.
 ///  - `int4`: quantised once in groups of 32 inputs with a bf16 scale each and packed for
-///    `kernels::simd::gemm_int4` (AVX-512 VNNI; the scalar twin elsewhere); each call quantises
+///    `kernels::simd::gemm_int4` (as int8: VNNI, AVX-512BW or the scalar twin); each call quantises
 ///    the rows of x as for int8 and adds their group sums, then runs the product.
 /// Threads split the output columns.
 
@@ -68,21 +68,13 @@ class linear {
   /// @p ld (= in when contiguous): packed without an intermediate transposed copy.
   static linear from_out_in(const float* weight, index_t out, index_t in, index_t ld, vector bias,
                             const std::string& name = "linear", weight_type type = weight_type::f32) {
-    linear l;
-    l.b_ = std::move(bias);
-    l.check_bias(out, name);
-    l.store(weight, ld, in, out, true, type, name);
-    return l;
+    return from_pointer(weight, ld, in, out, true, std::move(bias), name, type);
   }
   /// weight given as [in, out] row-major (GPT-2's Conv1D) with row stride @p ld (= out when
   /// contiguous): packed straight from the pointer, with no matrix copy.
   static linear from_in_out(const float* weight, index_t in, index_t out, index_t ld, vector bias,
                             const std::string& name = "linear", weight_type type = weight_type::f32) {
-    linear l;
-    l.b_ = std::move(bias);
-    l.check_bias(out, name);
-    l.store(weight, ld, in, out, false, type, name);
-    return l;
+    return from_pointer(weight, ld, in, out, false, std::move(bias), name, type);
   }
   /// weight given as [out, in] row-major bf16 bits (a BF16 checkpoint's tensor, any alignment),
   /// row stride @p ld, stored as bf16 with no float copy in between.
@@ -369,6 +361,14 @@ class linear {
       throw_error<shape_error>("ops.linear", "bias of '" + name + "'", format_shape({out}), format_shape({b_.size()}));
   }
   /// Stores B = [in, out] given either row-major [in, out] or (transposed) [out, in].
+  static linear from_pointer(const float* w, index_t ld, index_t in, index_t out, bool transposed, vector bias,
+                             const std::string& name, weight_type type) {
+    linear l;
+    l.b_ = std::move(bias);
+    l.check_bias(out, name);
+    l.store(w, ld, in, out, transposed, type, name);
+    return l;
+  }
   void store(const float* w, index_t ld, index_t in, index_t out, bool transposed, weight_type type,
              const std::string& name) {
     in_ = in;
