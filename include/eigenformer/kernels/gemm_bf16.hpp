@@ -144,6 +144,7 @@ class packed_bf16_matrix {
       : k_(k), n_(n), panels_((n + panel_width - 1) / panel_width), pairs_((k + 1) / 2), data_(words()) {
     exec(panels_, [&](std::size_t p0, std::size_t p1) noexcept {
       for (std::size_t p = p0; p < p1; ++p) {
+        if (pairs_ == 0) return;  // k = 0: nothing allocated, nothing to write
         std::uint16_t* panel = raw() + p * pairs_ * pair_elems;
         std::memset(panel, 0, pairs_ * pair_elems * sizeof(std::uint16_t));
         fill(p, panel);
