@@ -240,6 +240,17 @@ inline void to_bf16_rows(const float* a, std::ptrdiff_t lda, std::size_t m, std:
 
 namespace detail {
 
+/// 16 bf16 values widened to fp32 (exact): the int4 scales, the bf16 K/V cache rows.
+inline __m512 load_bf16x16(const std::uint16_t* p) noexcept {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+/// The same for the lanes under @p m, zeros elsewhere (nothing read beyond them).
+inline __m512 load_bf16x16(const std::uint16_t* p, __mmask16 m) noexcept {
+  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 inline constexpr std::size_t gemm_bf16_mr = 6;  // rows per micro-tile: 24 accumulators
 
 /// One MR × 64 tile over the whole of k, starting from the bias. Native: `vdpbf16ps`; else the

@@ -260,12 +260,6 @@ namespace detail {
 
 inline constexpr std::size_t gemm_int4_mr = 3;  // rows per micro-tile: 12 int + 12 float accumulators
 
-/// 16 bf16 scales widened to fp32.
-inline __m512 load_bf16x16(const std::uint16_t* p) noexcept {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 /// One MR × 64 tile over the whole of k, group by group, then the scaling epilogue.
 template <std::size_t MR, bool Native>
 inline void int4_tile(const gemm_int4_args& g, std::size_t i, std::size_t p, const __mmask16 (&mask)[4]) noexcept {

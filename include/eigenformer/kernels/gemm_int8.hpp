@@ -27,8 +27,8 @@
 /// definition), and `simd::` versions compiled when the translation unit targets AVX-512F
 /// (quantisation) and AVX-512BW (product): `simd::has_gemm_int8`. The product runs on
 /// `vpdpbusd` where the target has AVX-512 VNNI (`simd::has_native_vnni`), else on
-/// `simd::detail::dpbusd<false>` (the same exact integer sums from `vpmaddwd` on the bytes
-/// widened to 16 bits, four instructions per `vpdpbusd`); both agree with the ref bit for bit.
+/// `simd::detail::dpbusd<false>` (the same exact integer sums from two `vpmaddwd` on the even
+/// and odd bytes widened to 16 bits); both agree with the ref bit for bit.
 /// Elsewhere the simd names run the ref loops.
 
 #include <eigenformer/core/config.hpp>
@@ -154,8 +154,9 @@ class packed_int8_matrix {
   float dequantized(std::size_t r, std::size_t c) const noexcept { return float(q(r, c)) * scales_[c]; }
 
  private:
-  /// Quantises and packs panel @p p (columns 64p .. 64p + 63, zeros beyond n): the scales
-  /// (`quant_detail::int8_scale_of`) in a first pass over 32-row tiles, the weights
+  /// Quantises and packs panel @p p (columns 64p .. 64p + 63, zeros beyond n): the scales (max |x|
+  /// and finiteness as `quant_detail::int8_scale_of` takes them, then `int8_scale`) in a first
+  /// pass over 32-row tiles, the weights
   /// (`quant_detail::int8_round`) and their sums in a second, in loops over each tile's rows
   /// that vectorise.
   void pack_panel(const float* b, std::ptrdiff_t ld, bool transposed, std::size_t p) noexcept {

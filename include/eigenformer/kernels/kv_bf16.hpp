@@ -17,18 +17,13 @@
 /// (AVX-512F, when the translation unit targets it; elsewhere the simd names run the ref loops).
 
 #include <eigenformer/core/config.hpp>
+#include <eigenformer/kernels/gemm_bf16.hpp>
 
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
-#if EIGENFORMER_USE_SIMD && defined(__AVX512F__)
-#include <immintrin.h>
-#define EIGENFORMER_HAS_AVX512_KV 1
-#else
-#define EIGENFORMER_HAS_AVX512_KV 0
-#endif
 
 namespace eigenformer::kernels {
 
@@ -63,15 +58,10 @@ inline void axpy_rows_bf16(const float* w, const std::uint16_t* v, std::ptrdiff_
 
 namespace simd {
 
-#if EIGENFORMER_HAS_AVX512_KV
+#if EIGENFORMER_HAS_AVX512_BF16_GEMM  // AVX-512F
 namespace detail {
 inline __mmask16 kv_tail_mask(std::size_t n) noexcept {
   return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u);
-}
-/// 16 bf16 values (fewer under @p m, zeros elsewhere) widened to fp32.
-inline __m512 kv_load(const std::uint16_t* p, __mmask16 m) noexcept {
-  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 /// The lanes folded in halves: j + 8, j + 4, j + 2, j + 1 (ref::dot_rows_bf16's order).
 inline float kv_fold(__m512 x) noexcept {
@@ -80,11 +70,6 @@ inline float kv_fold(__m512 x) noexcept {
   x = _mm512_add_ps(x, _mm512_permute_ps(x, _MM_SHUFFLE(1, 0, 3, 2)));
   x = _mm512_add_ps(x, _mm512_permute_ps(x, _MM_SHUFFLE(2, 3, 0, 1)));
   return _mm512_cvtss_f32(x);
-}
-/// 16 bf16 values widened to fp32.
-inline __m512 kv_load(const std::uint16_t* p) noexcept {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 /// R rows at once (independent chains hide the FMA latency); each row's order is the ref's.
 /// D > 0: the row length as a constant (the common head sizes, unrolled); D = 0: @p d.
@@ -97,13 +82,13 @@ inline void dot_rows(const std::uint16_t* k, std::ptrdiff_t ldk, std::size_t d, 
   for (; i + 16 <= d; i += 16) {
     const __m512 qv = _mm512_loadu_ps(q + i);
     for (std::size_t r = 0; r < R; ++r)
-      acc[r] = _mm512_fmadd_ps(kv_load(k + std::ptrdiff_t(r) * ldk + std::ptrdiff_t(i)), qv, acc[r]);
+      acc[r] = _mm512_fmadd_ps(load_bf16x16(k + std::ptrdiff_t(r) * ldk + std::ptrdiff_t(i)), qv, acc[r]);
   }
   if (i < d) {
     const __mmask16 m = kv_tail_mask(d - i);
     const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
     for (std::size_t r = 0; r < R; ++r)
-      acc[r] = _mm512_fmadd_ps(kv_load(k + std::ptrdiff_t(r) * ldk + std::ptrdiff_t(i), m), qv, acc[r]);
+      acc[r] = _mm512_fmadd_ps(load_bf16x16(k + std::ptrdiff_t(r) * ldk + std::ptrdiff_t(i), m), qv, acc[r]);
   }
   for (std::size_t r = 0; r < R; ++r) s[r] = kv_fold(acc[r]);
 }
@@ -123,7 +108,7 @@ inline void axpy_rows(const float* w, const std::uint16_t* v, std::ptrdiff_t ldv
   for (std::size_t r = 0; r < rows; ++r) {
     const __m512 wr = _mm512_set1_ps(w[r]);
     const std::uint16_t* row = v + std::ptrdiff_t(r) * ldv;
-    for (std::size_t j = 0; j < V; ++j) a[j] = _mm512_fmadd_ps(wr, kv_load(row + 16 * j), a[j]);
+    for (std::size_t j = 0; j < V; ++j) a[j] = _mm512_fmadd_ps(wr, load_bf16x16(row + 16 * j), a[j]);
   }
   for (std::size_t j = 0; j < V; ++j) _mm512_storeu_ps(acc + 16 * j, a[j]);
 }
@@ -149,7 +134,7 @@ inline void axpy_rows_bf16(const float* w, const std::uint16_t* v, std::ptrdiff_
     const __mmask16 m = detail::kv_tail_mask(dv - i);
     __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
     for (std::size_t r = 0; r < rows; ++r)
-      a = _mm512_fmadd_ps(_mm512_set1_ps(w[r]), detail::kv_load(v + std::ptrdiff_t(r) * ldv + std::ptrdiff_t(i), m), a);
+      a = _mm512_fmadd_ps(_mm512_set1_ps(w[r]), detail::load_bf16x16(v + std::ptrdiff_t(r) * ldv + std::ptrdiff_t(i), m), a);
     _mm512_mask_storeu_ps(acc + i, m, a);
   }
 }
