@@ -24,7 +24,8 @@ enum class weight_type : std::uint8_t {
   /// (kernels/gemm_int8.hpp). 1 byte per weight + 8 bytes per output channel.
   int8,
   /// 4-bit, in groups of 32 inputs of one output channel with a bf16 scale each (the 16 levels
-  /// −8..7 · scale, llama.cpp's Q4_0 grid); activations quantised to int8 per token as for
+  /// −8..7 · scale, llama.cpp's Q4_0 layout, the scale searched for least squared error);
+  /// activations quantised to int8 per token as for
   /// `int8`, the product on AVX-512 VNNI (kernels/gemm_int4.hpp). 4.5 bits per weight.
   int4,
 };
