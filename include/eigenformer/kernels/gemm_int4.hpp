@@ -178,17 +178,23 @@ class packed_int4_matrix {
     // Σ (w − q(d) · d)² with q(d) = clamp(round(w / d), −8, 7), the nearest level for that d. A
     // column keeps the first candidate of least error, so Q4_0's s = −8 unless another is
     // strictly better.
-    alignas(64) float best[C], best_err[C], trial[C], err[C];
+    // A scale of 0 or NaN quantises nothing (every level 0).
+    const auto usable = [](float s) noexcept { return s != 0.0f && !std::isnan(s) ? s : 0.0f; };
+    const auto level = [](float x, float s) noexcept {  // the nearest level of x on the grid of s
+      return s != 0.0f ? std::clamp(std::nearbyint(x / s), -8.0f, 7.0f) : 0.0f;
+    };
+    // (The search scores with a reciprocal, which vectorises: the final levels below divide.)
+    alignas(64) float best[C], best_err[C], trial[C], inv[C], err[C];
     for (std::size_t i = 0; i < int4_scale_candidates.size(); ++i) {
       for (std::size_t cc = 0; cc < C; ++cc) {
-        const float t = from_bf16(to_bf16(extreme[cc] / int4_scale_candidates[i]));
-        trial[cc] = t != 0.0f && !std::isnan(t) ? t : 0.0f;
+        trial[cc] = usable(from_bf16(to_bf16(extreme[cc] / int4_scale_candidates[i])));
+        inv[cc] = trial[cc] != 0.0f ? 1.0f / trial[cc] : 0.0f;
         err[cc] = 0.0f;
       }
       for (std::size_t r = 0; r < R; ++r) {
         for (std::size_t cc = 0; cc < C; ++cc) {
-          const float x = trial[cc] != 0.0f ? std::clamp(std::nearbyint(v[r][cc] / trial[cc]), -8.0f, 7.0f) : 0.0f;
-          const float e = v[r][cc] - x * trial[cc];
+          const float q = std::min(std::max(std::nearbyint(v[r][cc] * inv[cc]), -8.0f), 7.0f);
+          const float e = v[r][cc] - q * trial[cc];
           err[cc] += e * e;
         }
       }
@@ -203,14 +209,12 @@ class packed_int4_matrix {
                                  : !finite[cc] ? to_bf16(std::numeric_limits<float>::quiet_NaN())
                                                : to_bf16(best[cc]);
       scales[cc] = bits;
-      const float dc = from_bf16(bits);
-      d[cc] = dc != 0.0f && !std::isnan(dc) ? dc : 0.0f;  // 0: the group's nibbles stay 8
+      d[cc] = usable(from_bf16(bits));  // 0: the group's nibbles stay 8
     }
     alignas(64) std::uint8_t q[R][C];  // q + 8
     for (std::size_t r = 0; r < R; ++r) {
       for (std::size_t cc = 0; cc < C; ++cc) {
-        const float x = d[cc] != 0.0f ? std::clamp(std::nearbyint(v[r][cc] / d[cc]), -8.0f, 7.0f) : 0.0f;
-        q[r][cc] = std::uint8_t(static_cast<int>(x) + 8);
+        q[r][cc] = std::uint8_t(static_cast<int>(level(v[r][cc], d[cc])) + 8);
       }
     }
     std::uint8_t* out = raw() + p * groups_ * group_bytes + g * group_bytes;
