@@ -5,7 +5,7 @@
 # side, one per core, and each gets its whole time on a core of its own: when the last round has
 # fewer targets than cores, each of those runs as several processes at once (same corpus folder)
 # that share its time, so no core waits (5 targets on 2 cores: two rounds of two, then the fifth
-# as two 30 s processes, 150 s instead of 180).
+# as two 30 s processes, 150 s instead of 180; an even count runs in whole rounds).
 # Usage: tools/fuzz.sh [seconds per target, default 60] [targets at once, default nproc]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ at_once="${2:-$(nproc)}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz
-targets=(safetensors bpe wordpiece config vocab)
+targets=(safetensors bpe wordpiece config vocab tokenizer_json regex)
 
 # run_one TARGET SECONDS [PART]: one process of TARGET; its log and status carry PART when the
 # target's time is split over several processes.

@@ -6,7 +6,12 @@
 //   - ranges of \p{P}, \p{Mn}, \p{Cc}|\p{Cf}, \p{Zs} (BERT's basic tokenizer),
 //   - the lowercase mapping (String.prototype.toLowerCase of each code point, full mapping),
 //   - canonical decompositions (normalize('NFD') of each code point; Hangul syllables are
-//     decomposed algorithmically in C++ and left out).
+//     decomposed algorithmically in C++ and left out),
+//   - for tokenizers/regex.hpp (the Oniguruma patterns of tokenizer.json files): the general
+//     category of every assigned code point as ranges, the White_Space property (Oniguruma's
+//     \s), Alphabetic | M | Nd | Pc (Oniguruma's \w), and the classes of code points that match
+//     each other case-insensitively (found with this RegExp's own /iu matching, i.e. simple
+//     case folding).
 // Run: node tools/make_unicode_tables.js
 'use strict';
 const fs = require('fs');
@@ -28,6 +33,58 @@ function ranges(re) {
 function table(name, rs) {
   const body = rs.map(([a, b]) => `{0x${a.toString(16)}, 0x${b.toString(16)}}`).join(', ');
   return `inline constexpr code_range ${name}[] = {${body}};\n`;
+}
+// Unlike ranges(), surrogates are tested too: they have a category of their own (Cs).
+function category_ranges(cats) {
+  const res = cats.map(c => new RegExp(`\\p{gc=${c}}`, 'u'));
+  const rows = [];
+  let cur = -1, start = 0;
+  for (let c = 0; c <= 0x110000; c++) {
+    let k = -1;
+    if (c < 0x110000) {
+      const s = String.fromCodePoint(c);
+      k = res.findIndex(re => re.test(s));
+    }
+    if (k !== cur) {
+      if (cur >= 0) rows.push([start, c - 1, cats[cur]]);
+      cur = k;
+      start = c;
+    }
+  }
+  return rows;
+}
+// Code points with a case variant, grouped by which ones /x/iu matches among each other: the
+// candidates are those whose lower- or uppercase differs (or that case folding changes) and the
+// single code points they map to; each maps to the smallest member of its class.
+function case_classes() {
+  const cand = new Set();
+  const changes = /[\p{Changes_When_Casemapped}\p{Changes_When_Casefolded}]/u;
+  for (let c = 0; c < 0x110000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    const s = String.fromCodePoint(c);
+    if (!changes.test(s)) continue;
+    cand.add(c);
+    for (const m of [s.toLowerCase(), s.toUpperCase()]) {
+      const cps = Array.from(m);
+      if (cps.length === 1) cand.add(cps[0].codePointAt(0));
+    }
+  }
+  const list = [...cand].sort((a, b) => a - b);
+  const joined = list.map(c => String.fromCodePoint(c)).join('');
+  const parent = new Map(list.map(c => [c, c]));
+  const root = x => {
+    while (parent.get(x) !== x) x = parent.get(x);
+    return x;
+  };
+  for (const c of list) {
+    for (const m of joined.matchAll(new RegExp(`\\u{${c.toString(16)}}`, 'giu'))) {
+      const a = root(c), b = root(m[0].codePointAt(0));
+      if (a !== b) parent.set(Math.max(a, b), Math.min(a, b));
+    }
+  }
+  const size = new Map();
+  for (const c of list) size.set(root(c), (size.get(root(c)) || 0) + 1);
+  return list.filter(c => size.get(root(c)) > 1).map(c => [c, root(c)]);
 }
 function mapping(name, fn, width, skip) {
   const rows = [];
@@ -74,6 +131,27 @@ out += table('control', ranges(/[\p{Cc}\p{Cf}]/u));
 out += table('space_separator', ranges(/\p{Zs}/u));
 out += mapping('lowercase', s => s.toLowerCase(), 3);
 out += mapping('decomposition', s => s.normalize('NFD'), 4, c => c >= 0xac00 && c <= 0xd7a3);
+
+const cats = ['Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'Mn', 'Mc', 'Me', 'Nd', 'Nl', 'No', 'Pc', 'Pd', 'Ps', 'Pe',
+              'Pi', 'Pf', 'Po', 'Sm', 'Sc', 'Sk', 'So', 'Zs', 'Zl', 'Zp', 'Cc', 'Cf', 'Cs', 'Co'];
+out += `
+/// The 30 Unicode general categories, major class by major class (L, M, N, P, S, Z, C); Cn
+/// (unassigned) is that of every code point no range of \`categories\` holds, and of values
+/// beyond U+10FFFF.
+enum class general_category : std::uint8_t { ${cats.join(', ')}, Cn };
+using gc = general_category;
+struct category_range {
+  char32_t first, last;
+  general_category cat;
+};
+`;
+const rows = category_ranges(cats).map(([a, b, c]) => `{0x${a.toString(16)}, 0x${b.toString(16)}, gc::${c}}`);
+out += `inline constexpr category_range categories[] = {${rows.join(', ')}};\n`;
+out += table('white_space', ranges(/\p{White_Space}/u));
+out += table('word', ranges(/[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}]/u));
+const cls = case_classes().map(([c, r]) => `{0x${c.toString(16)}, {0x${r.toString(16)}}}`);
+out += `/// Each code point with case variants -> the smallest code point of its class.\n`;
+out += `inline constexpr code_map<1> case_class[] = {${cls.join(', ')}};\n`;
 out += '\n}  // namespace eigenformer::tokenizers::unicode_data\n';
 const file = path.join(__dirname, '..', 'include', 'eigenformer', 'tokenizers', 'unicode_data.hpp');
 fs.writeFileSync(file, out);

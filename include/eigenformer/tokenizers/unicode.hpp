@@ -126,6 +126,29 @@ inline const unicode_data::code_map<W>* find_map(const unicode_data::code_map<W>
                                     [](const unicode_data::code_map<W>& m, char32_t v) { return m.from < v; });
   return it != std::end(table) && it->from == c ? it : nullptr;
 }
+using unicode_data::general_category;
+/// The general category of @p c: Cn for unassigned code points and values beyond U+10FFFF.
+inline general_category category(char32_t c) noexcept {
+  const auto* it = std::upper_bound(std::begin(unicode_data::categories), std::end(unicode_data::categories), c,
+                                    [](char32_t v, const unicode_data::category_range& r) { return v < r.first; });
+  return it != std::begin(unicode_data::categories) && c <= (it - 1)->last ? (it - 1)->cat : general_category::Cn;
+}
+/// The White_Space property (what Oniguruma's \s means for Unicode text).
+inline bool is_white_space(char32_t c) noexcept { return in(unicode_data::white_space, c); }
+/// The Word property: Alphabetic, marks, decimal digits, connector punctuation (Oniguruma's
+/// \p{Word} and [\w]; its \w and \b outside a class also take ² ³ ¹ ¼ ½ ¾, see regex.hpp).
+inline bool is_word(char32_t c) noexcept {
+  if (c < 0x80) return (c >= U'0' && c <= U'9') || (c >= U'A' && c <= U'Z') || (c >= U'a' && c <= U'z') || c == U'_';
+  return in(unicode_data::word, c);
+}
+/// The smallest code point that matches @p c case-insensitively under simple case folding (the
+/// class of `k`, `K` and U+212A KELVIN SIGN is represented by `K`); @p c itself when it has no
+/// case variants.
+inline char32_t case_class(char32_t c) noexcept {
+  const auto* m = find_map(unicode_data::case_class, c);
+  return m ? m->to[0] : c;
+}
+
 /// Appends the full lowercase mapping of @p c.
 inline void append_lower(std::u32string& out, char32_t c) {
   if (c < 0x80) {

@@ -1,0 +1,1612 @@
+#pragma once
+/// @file
+/// Hugging Face `tokenizer.json` (the `tokenizers` library's serialisation, which almost every
+/// current checkpoint folder ships): the pipeline it describes, built from the file.
+///
+///   text ─ added tokens matched on the raw text (those with `normalized: false`)
+///        ─ normalizer on the rest, then the normalized added tokens matched
+///        ─ pre-tokenizer: pieces
+///        ─ model on each piece: ids
+///        ─ truncation, post-processor: special tokens, pairs, token types
+///   ids  ─ decoder: text
+///
+/// Implemented (each `type` and option as HF's Rust library defines it; anything else in the file
+/// that would change the ids is a format_error naming it, never ignored):
+///  - normalizers: NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, Replace
+///    (String or Regex), Prepend, Strip, Sequence;
+///  - pre-tokenizers: ByteLevel, Split (String or Regex; Removed, Isolated, MergedWithPrevious,
+///    MergedWithNext, Contiguous; invert), Metaspace, Whitespace, WhitespaceSplit,
+///    BertPreTokenizer, Digits, Punctuation, CharDelimiterSplit, Sequence;
+///  - models: BPE (byte_fallback, fuse_unk, ignore_merges, continuing_subword_prefix,
+///    end_of_word_suffix), WordPiece, WordLevel, Unigram (Viterbi over the scored pieces);
+///  - post-processors: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence;
+///  - decoders: ByteLevel, WordPiece, Metaspace, BPEDecoder, Replace, ByteFallback, Fuse, Strip,
+///    Sequence;
+///  - added tokens with single_word, lstrip, rstrip, normalized and special;
+///  - truncation (LongestFirst, OnlyFirst, OnlySecond; Right or Left; stride 0); padding
+///    BatchLongest (nothing to do for one input; batches are padded by their callers).
+
+#include <eigenformer/core/error.hpp>
+#include <eigenformer/core/tensor.hpp>
+#include <eigenformer/io/file.hpp>
+#include <eigenformer/io/json.hpp>
+#include <eigenformer/tokenizers/bpe.hpp>
+#include <eigenformer/tokenizers/normalize.hpp>
+#include <eigenformer/tokenizers/regex.hpp>
+#include <eigenformer/tokenizers/unicode.hpp>
+#include <eigenformer/tokenizers/wordpiece.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace eigenformer::tokenizers {
+
+namespace tj_detail {
+
+inline constexpr const char* where = "tokenizers.tokenizer_json";
+
+/// Reads tokenizer.json fields with errors that name the file and the field's path.
+struct reader {
+  std::string file;
+
+  [[noreturn]] void fail(const std::string& field, const std::string& expected, const std::string& found) const {
+    throw_error<format_error>(where, field, expected, found, file);
+  }
+  const nlohmann::json& member(const nlohmann::json& j, const std::string& key, const std::string& path) const {
+    if (!j.is_object()) fail(path, "an object", j.type_name());
+    auto it = j.find(key);
+    if (it == j.end()) fail(path + "." + key, "present", "missing");
+    return *it;
+  }
+  const nlohmann::json* optional(const nlohmann::json& j, const std::string& key) const {
+    if (!j.is_object()) return nullptr;
+    auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::string string(const nlohmann::json& j, const std::string& key, const std::string& path) const {
+    const auto& v = member(j, key, path);
+    if (!v.is_string()) fail(path + "." + key, "a string", v.type_name());
+    return v.get<std::string>();
+  }
+  std::string string_or(const nlohmann::json& j, const std::string& key, const std::string& path, std::string dflt) const {
+    const auto* v = optional(j, key);
+    if (!v) return dflt;
+    if (!v->is_string()) fail(path + "." + key, "a string", v->type_name());
+    return v->get<std::string>();
+  }
+  bool boolean_or(const nlohmann::json& j, const std::string& key, const std::string& path, bool dflt) const {
+    const auto* v = optional(j, key);
+    if (!v) return dflt;
+    if (!v->is_boolean()) fail(path + "." + key, "true or false", v->dump());
+    return v->get<bool>();
+  }
+  std::int64_t integer(const nlohmann::json& v, const std::string& path, std::int64_t lo, std::int64_t hi) const {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(hi)) ||
+        v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi)
+      fail(path, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", v.dump());
+    return v.get<std::int64_t>();
+  }
+  token_id id(const nlohmann::json& v, const std::string& path) const {
+    return token_id(integer(v, path, 0, std::numeric_limits<token_id>::max() - 1));
+  }
+  /// Rejects keys this implementation does not know, so that none is silently ignored.
+  void only(const nlohmann::json& j, const std::string& path, std::initializer_list<std::string_view> known) const {
+    if (!j.is_object()) fail(path, "an object", j.type_name());
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (std::find(known.begin(), known.end(), it.key()) == known.end())
+        fail(path + "." + it.key(), "one of the keys this implementation knows", "'" + it.key() + "' (not implemented)");
+    }
+  }
+  std::u32string u32(const std::string& s, const std::string& path) const { return decode_utf8(s, path, file); }
+};
+
+/// Rust's char::is_whitespace (the White_Space property).
+inline bool is_white_space(char32_t c) noexcept {
+  return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+         c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+/// Rust's char::is_alphanumeric (Alphabetic or Numeric, approximated by L and N).
+inline bool is_alphanumeric(char32_t c) noexcept { return unicode::is_letter(c) || unicode::is_number(c); }
+
+/// A pattern of Split and Replace: a literal string or a regex.
+struct pattern {
+  std::u32string literal;
+  std::optional<regex> re;
+
+  static pattern from(const reader& r, const nlohmann::json& j, const std::string& path) {
+    pattern p;
+    if (const auto* s = r.optional(j, "String")) {
+      if (!s->is_string()) r.fail(path + ".String", "a string", s->type_name());
+      p.literal = r.u32(s->get<std::string>(), path + ".String");
+    } else if (const auto* re = r.optional(j, "Regex")) {
+      if (!re->is_string()) r.fail(path + ".Regex", "a string", re->type_name());
+      p.re.emplace(re->get<std::string>(), path + ".Regex in " + r.file);
+    } else {
+      r.fail(path, "{\"String\": ...} or {\"Regex\": ...}", j.dump());
+    }
+    return p;
+  }
+  /// Non-overlapping matches, left to right.
+  std::vector<std::pair<std::size_t, std::size_t>> find_all(std::u32string_view s) const {
+    if (re) return re->find_all(s);
+    std::vector<std::pair<std::size_t, std::size_t>> out;
+    if (literal.empty()) return out;
+    for (std::size_t i = s.find(literal); i != std::u32string_view::npos; i = s.find(literal, i + literal.size()))
+      out.emplace_back(i, i + literal.size());
+    return out;
+  }
+};
+
+/// The pieces of @p s between and at @p matches, each flagged as a match or not (HF's
+/// find_matches: the whole string, in order, no empty piece).
+inline std::vector<std::pair<std::pair<std::size_t, std::size_t>, bool>> segments(
+    std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& matches) {
+  std::vector<std::pair<std::pair<std::size_t, std::size_t>, bool>> out;
+  std::size_t prev = 0;
+  for (auto [b, e] : matches) {
+    if (b > prev) out.push_back({{prev, b}, false});
+    if (e > b) out.push_back({{b, e}, true});
+    prev = e;
+  }
+  if (prev < n) out.push_back({{prev, n}, false});
+  return out;
+}
+
+enum class split_behavior { removed, isolated, merged_with_previous, merged_with_next, contiguous };
+
+inline split_behavior behavior_from(const reader& r, const nlohmann::json& j, const std::string& path) {
+  const std::string b = r.string(j, "behavior", path);
+  if (b == "Removed") return split_behavior::removed;
+  if (b == "Isolated") return split_behavior::isolated;
+  if (b == "MergedWithPrevious") return split_behavior::merged_with_previous;
+  if (b == "MergedWithNext") return split_behavior::merged_with_next;
+  if (b == "Contiguous") return split_behavior::contiguous;
+  r.fail(path + ".behavior", "Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous", "'" + b + "'");
+}
+
+/// Splits @p s at the flagged pieces by @p how (HF's NormalizedString::split).
+inline void split_by(std::u32string_view s, std::vector<std::pair<std::pair<std::size_t, std::size_t>, bool>> seg,
+                     split_behavior how, std::vector<std::u32string>& out) {
+  using range = std::pair<std::size_t, std::size_t>;
+  std::vector<range> keep;
+  switch (how) {
+    case split_behavior::removed:
+      for (auto& [r, m] : seg)
+        if (!m) keep.push_back(r);
+      break;
+    case split_behavior::isolated:
+      for (auto& [r, m] : seg) keep.push_back(r);
+      break;
+    case split_behavior::merged_with_previous: {
+      bool prev_match = false;
+      for (auto& [r, m] : seg) {
+        if (m && !prev_match && !keep.empty()) keep.back().second = r.second;
+        else keep.push_back(r);
+        prev_match = m;
+      }
+      break;
+    }
+    case split_behavior::merged_with_next: {
+      bool prev_match = false;
+      for (auto it = seg.rbegin(); it != seg.rend(); ++it) {
+        if (it->second && !prev_match && !keep.empty()) keep.back().first = it->first.first;
+        else keep.push_back(it->first);
+        prev_match = it->second;
+      }
+      std::reverse(keep.begin(), keep.end());
+      break;
+    }
+    case split_behavior::contiguous: {
+      bool prev_match = false;
+      for (auto& [r, m] : seg) {
+        if (m == prev_match && !keep.empty()) keep.back().second = r.second;
+        else keep.push_back(r);
+        prev_match = m;
+      }
+      break;
+    }
+  }
+  for (auto [b, e] : keep)
+    if (e > b) out.emplace_back(s.substr(b, e - b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalizers
+
+struct normalizer {
+  virtual ~normalizer() = default;
+  virtual void apply(std::u32string& s) const = 0;
+};
+
+struct nf_normalizer final : normalizer {
+  unicode::normal_form form;
+  explicit nf_normalizer(unicode::normal_form f) : form(f) {}
+  void apply(std::u32string& s) const override { s = unicode::normalize(s, form); }
+};
+
+struct lowercase_normalizer final : normalizer {
+  void apply(std::u32string& s) const override {
+    std::u32string out;
+    out.reserve(s.size());
+    for (char32_t c : s) unicode::append_lower(out, c);
+    s.swap(out);
+  }
+};
+
+/// Drops non-spacing marks (HF's StripAccents; it expects NFD before it, as files put it).
+struct strip_accents_normalizer final : normalizer {
+  void apply(std::u32string& s) const override {
+    std::erase_if(s, [](char32_t c) { return unicode::is_nonspacing_mark(c); });
+  }
+};
+
+struct bert_normalizer final : normalizer {
+  bool clean_text = true, chinese = true, strip_accents = true, lowercase = true;
+  void apply(std::u32string& s) const override {
+    std::u32string out;
+    out.reserve(s.size());
+    for (char32_t c : s) {
+      if (clean_text) {
+        if (c == 0 || c == 0xfffd || unicode::is_bert_control(c)) continue;
+        if (unicode::is_bert_whitespace(c)) c = U' ';
+      }
+      if (chinese && unicode::is_cjk(c)) {
+        out.push_back(U' ');
+        out.push_back(c);
+        out.push_back(U' ');
+      } else {
+        out.push_back(c);
+      }
+    }
+    if (strip_accents) {
+      out = unicode::normalize(out, unicode::normal_form::nfd);
+      std::erase_if(out, [](char32_t c) { return unicode::is_nonspacing_mark(c); });
+    }
+    if (lowercase) lowercase_normalizer{}.apply(out);
+    s.swap(out);
+  }
+};
+
+struct replace_normalizer final : normalizer {
+  pattern pat;
+  std::u32string content;
+  void apply(std::u32string& s) const override {
+    const auto m = pat.find_all(s);
+    if (m.empty()) return;
+    std::u32string out;
+    std::size_t prev = 0;
+    for (auto [b, e] : m) {
+      out.append(s, prev, b - prev);
+      out += content;
+      prev = e;
+    }
+    out.append(s, prev);
+    s.swap(out);
+  }
+};
+
+struct prepend_normalizer final : normalizer {
+  std::u32string prefix;
+  void apply(std::u32string& s) const override {
+    if (!s.empty()) s.insert(0, prefix);
+  }
+};
+
+struct strip_normalizer final : normalizer {
+  bool left = true, right = true;
+  void apply(std::u32string& s) const override {
+    std::size_t b = 0, e = s.size();
+    if (left)
+      while (b < e && is_white_space(s[b])) ++b;
+    if (right)
+      while (e > b && is_white_space(s[e - 1])) --e;
+    s = s.substr(b, e - b);
+  }
+};
+
+struct sequence_normalizer final : normalizer {
+  std::vector<std::unique_ptr<normalizer>> steps;
+  void apply(std::u32string& s) const override {
+    for (const auto& n : steps) n->apply(s);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Pre-tokenizers: each maps a list of pieces to a finer one.
+
+/// What a pre-tokenizer sees of a piece beyond its text: whether it starts the input (HF's
+/// Metaspace `prepend_scheme: "first"` prepends only there).
+struct pieces {
+  std::vector<std::u32string> text;
+  bool starts_input = true;  ///< the first piece begins at the start of the input text
+};
+
+struct pre_tokenizer {
+  virtual ~pre_tokenizer() = default;
+  virtual void apply(pieces& p) const = 0;
+};
+
+/// Applies @p f (piece, index) → sub-pieces to every piece.
+template <class F>
+void each_piece(pieces& p, F&& f) {
+  std::vector<std::u32string> out;
+  out.reserve(p.text.size());
+  for (std::size_t i = 0; i < p.text.size(); ++i) f(p.text[i], i, out);
+  p.text.swap(out);
+}
+
+inline const regex& gpt2_regex() {
+  static const regex re(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel's pattern");
+  return re;
+}
+
+struct byte_level_pre final : pre_tokenizer {
+  bool add_prefix_space = true, use_regex = true;
+  std::array<char32_t, 256> b2u = bytes_to_unicode();
+  void apply(pieces& p) const override {
+    each_piece(p, [&](std::u32string& s, std::size_t, std::vector<std::u32string>& out) {
+      if (add_prefix_space && !s.empty() && s[0] != U' ') s.insert(s.begin(), U' ');
+      std::vector<std::u32string> parts;
+      if (use_regex) split_by(s, segments(s.size(), gpt2_regex().find_all(s)), split_behavior::isolated, parts);
+      else parts.push_back(s);
+      for (const auto& part : parts) {
+        std::u32string mapped;
+        for (unsigned char b : encode_utf8(part)) mapped.push_back(b2u[b]);
+        out.push_back(std::move(mapped));
+      }
+    });
+  }
+};
+
+struct split_pre final : pre_tokenizer {
+  pattern pat;
+  split_behavior how = split_behavior::isolated;
+  bool invert = false;
+  void apply(pieces& p) const override {
+    each_piece(p, [&](std::u32string& s, std::size_t, std::vector<std::u32string>& out) {
+      auto seg = segments(s.size(), pat.find_all(s));
+      if (invert)
+        for (auto& x : seg) x.second = !x.second;
+      split_by(s, std::move(seg), how, out);
+    });
+  }
+};
+
+struct metaspace_pre final : pre_tokenizer {
+  char32_t replacement = U'\u2581';
+  enum class scheme { always, first, never } prepend = scheme::always;
+  bool split = true;
+  void apply(pieces& p) const override {
+    each_piece(p, [&](std::u32string& s, std::size_t i, std::vector<std::u32string>& out) {
+      for (char32_t& c : s)
+        if (c == U' ') c = replacement;
+      const bool prepend_here = prepend == scheme::always || (prepend == scheme::first && i == 0 && p.starts_input);
+      if (prepend_here && (s.empty() || s[0] != replacement)) s.insert(s.begin(), replacement);
+      if (!split) {
+        out.push_back(s);
+        return;
+      }
+      std::vector<std::pair<std::size_t, std::size_t>> m;
+      for (std::size_t k = 0; k < s.size(); ++k)
+        if (s[k] == replacement) m.emplace_back(k, k + 1);
+      split_by(s, segments(s.size(), m), split_behavior::merged_with_next, out);
+    });
+  }
+};
+
+/// Splits by a character predicate: runs of matching characters become the flagged pieces.
+template <class Pred>
+std::vector<std::pair<std::size_t, std::size_t>> char_matches(std::u32string_view s, Pred pred, bool each) {
+  std::vector<std::pair<std::size_t, std::size_t>> m;
+  for (std::size_t k = 0; k < s.size();) {
+    if (!pred(s[k])) {
+      ++k;
+      continue;
+    }
+    std::size_t e = k + 1;
+    if (!each)
+      while (e < s.size() && pred(s[e])) ++e;
+    m.emplace_back(k, e);
+    k = e;
+  }
+  return m;
+}
+
+/// HF's Whitespace: `\w+|[^\w\s]+` with the rest removed, in Rust's regex crate, whose \w is
+/// UTS #18's (Alphabetic, marks, Nd, Pc and the joiners U+200C U+200D; not Oniguruma's, which
+/// also counts ² ³ ¹ ¼ ½ ¾ outside classes).
+struct whitespace_pre final : pre_tokenizer {
+  regex re{R"([\p{Word}\x{200C}\x{200D}]+|[^\p{Word}\x{200C}\x{200D}\s]+)", "Whitespace's pattern"};
+  void apply(pieces& p) const override {
+    each_piece(p, [&](std::u32string& s, std::size_t, std::vector<std::u32string>& out) {
+      auto seg = segments(s.size(), re.find_all(s));
+      for (auto& x : seg) x.second = !x.second;
+      split_by(s, std::move(seg), split_behavior::removed, out);
+    });
+  }
+};
+
+struct char_split_pre final : pre_tokenizer {  // WhitespaceSplit, BertPreTokenizer, Digits, Punctuation, CharDelimiterSplit
+  enum class kind { whitespace, bert, digits, punctuation, delimiter } what = kind::whitespace;
+  bool individual = false;
+  split_behavior how = split_behavior::isolated;
+  char32_t delimiter = 0;
+  void apply(pieces& p) const override {
+    each_piece(p, [&](std::u32string& s, std::size_t, std::vector<std::u32string>& out) {
+      switch (what) {
+        case kind::whitespace:
+          split_by(s, segments(s.size(), char_matches(s, is_white_space, false)), split_behavior::removed, out);
+          break;
+        case kind::bert: {
+          std::vector<std::u32string> words;
+          split_by(s, segments(s.size(), char_matches(s, is_white_space, false)), split_behavior::removed, words);
+          for (const auto& w : words)
+            split_by(w, segments(w.size(), char_matches(w, unicode::is_bert_punctuation, true)), split_behavior::isolated, out);
+          break;
+        }
+        case kind::digits:
+          split_by(s, segments(s.size(), char_matches(s, unicode::is_number, individual)), split_behavior::isolated, out);
+          break;
+        case kind::punctuation:
+          split_by(s, segments(s.size(), char_matches(s, unicode::is_bert_punctuation, true)), how, out);
+          break;
+        case kind::delimiter:
+          split_by(s, segments(s.size(), char_matches(s, [&](char32_t c) { return c == delimiter; }, true)),
+                   split_behavior::removed, out);
+          break;
+      }
+    });
+  }
+};
+
+struct sequence_pre final : pre_tokenizer {
+  std::vector<std::unique_ptr<pre_tokenizer>> steps;
+  void apply(pieces& p) const override {
+    for (const auto& s : steps) s->apply(p);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Models: a piece (code points) to ids.
+
+struct vocabulary {
+  std::unordered_map<std::string, token_id> ids;
+  std::vector<std::string> tokens;  ///< by id; "" where no token has the id
+  token_id find(const std::string& t) const {
+    auto it = ids.find(t);
+    return it == ids.end() ? -1 : it->second;
+  }
+  void add(const reader& r, const std::string& path, const std::string& tok, token_id id) {
+    if (std::size_t(id) >= tokens.size()) tokens.resize(std::size_t(id) + 1);
+    if (!tokens[std::size_t(id)].empty() && tokens[std::size_t(id)] != tok)
+      r.fail(path, "one token per id", "'" + tokens[std::size_t(id)] + "' and '" + tok + "' for id " + std::to_string(id));
+    if (!ids.emplace(tok, id).second) r.fail(path, "each token once", "'" + tok + "' twice");
+    tokens[std::size_t(id)] = tok;
+  }
+  /// A token → id object (BPE, WordPiece, WordLevel). Ids must be below the number of entries
+  /// plus the added tokens' count bound, so a table is sized by the file's content.
+  void read_map(const reader& r, const nlohmann::json& j, const std::string& path) {
+    if (!j.is_object()) r.fail(path, "an object of token -> id", j.type_name());
+    const std::int64_t bound = std::int64_t(j.size()) + 4096;  // room for holes, not a size from the file
+    for (auto it = j.begin(); it != j.end(); ++it)
+      add(r, path, it.key(), token_id(r.integer(it.value(), path + "[\"" + it.key() + "\"]", 0, bound)));
+  }
+};
+
+struct model {
+  vocabulary vocab;
+  virtual ~model() = default;
+  virtual void tokenize(std::u32string_view piece, std::vector<token_id>& out) const = 0;
+};
+
+inline std::string byte_token(unsigned char b) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  return std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
+}
+
+struct bpe_model final : model {
+  struct merge {
+    int rank;
+    token_id result;
+  };
+  std::unordered_map<std::uint64_t, merge> merges;
+  token_id unk = -1;
+  std::string prefix, suffix;  ///< continuing_subword_prefix, end_of_word_suffix
+  bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
+  std::array<token_id, 256> bytes{};  ///< <0xXX> ids where byte_fallback (else -1)
+
+  static std::uint64_t key(token_id a, token_id b) { return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b); }
+
+  void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
+    if (piece.empty()) return;
+    if (ignore_merges) {
+      if (token_id id = vocab.find(encode_utf8(piece)); id >= 0) {
+        out.push_back(id);
+        return;
+      }
+    }
+    std::vector<token_id> word;
+    bool last_unk = false;
+    std::string sym;
+    for (std::size_t i = 0; i < piece.size(); ++i) {
+      sym.clear();
+      if (i > 0) sym += prefix;
+      append_utf8(sym, piece[i]);
+      if (i + 1 == piece.size()) sym += suffix;
+      if (token_id id = vocab.find(sym); id >= 0) {
+        word.push_back(id);
+        last_unk = false;
+        continue;
+      }
+      if (byte_fallback) {
+        std::string utf8;
+        append_utf8(utf8, piece[i]);
+        bool all = true;
+        for (unsigned char b : utf8) all = all && bytes[b] >= 0;
+        if (all) {
+          for (unsigned char b : utf8) word.push_back(bytes[b]);
+          last_unk = false;
+          continue;
+        }
+      }
+      if (unk < 0) continue;  // HF drops a character it cannot represent when there is no unk token
+      if (!(fuse_unk && last_unk)) word.push_back(unk);
+      last_unk = true;
+    }
+    // Merges, lowest rank first (the leftmost of equal ranks), until none applies.
+    while (word.size() > 1) {
+      int best = std::numeric_limits<int>::max();
+      std::size_t at = 0;
+      for (std::size_t i = 0; i + 1 < word.size(); ++i) {
+        auto it = merges.find(key(word[i], word[i + 1]));
+        if (it != merges.end() && it->second.rank < best) best = it->second.rank, at = i;
+      }
+      if (best == std::numeric_limits<int>::max()) break;
+      const token_id a = word[at], b = word[at + 1], r = merges.at(key(a, b)).result;
+      std::size_t w = 0;
+      for (std::size_t i = 0; i < word.size();) {
+        if (i + 1 < word.size() && word[i] == a && word[i + 1] == b) word[w++] = r, i += 2;
+        else word[w++] = word[i++];
+      }
+      word.resize(w);
+    }
+    out.insert(out.end(), word.begin(), word.end());
+  }
+};
+
+struct wordpiece_model final : model {
+  token_id unk = -1;
+  std::string prefix = "##";
+  std::size_t max_chars = 100;
+  void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
+    if (piece.empty()) return;
+    if (piece.size() > max_chars) {
+      out.push_back(unk);
+      return;
+    }
+    const std::size_t mark = out.size();
+    std::string sub;
+    for (std::size_t start = 0; start < piece.size();) {
+      token_id found = -1;
+      std::size_t end = piece.size();
+      for (; end > start; --end) {
+        sub.clear();
+        if (start > 0) sub += prefix;
+        sub += encode_utf8(piece.substr(start, end - start));
+        if ((found = vocab.find(sub)) >= 0) break;
+      }
+      if (found < 0) {
+        out.resize(mark);
+        out.push_back(unk);
+        return;
+      }
+      out.push_back(found);
+      start = end;
+    }
+  }
+};
+
+struct wordlevel_model final : model {
+  token_id unk = -1;
+  void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
+    if (piece.empty()) return;
+    const token_id id = vocab.find(encode_utf8(piece));
+    if (id >= 0) out.push_back(id);
+    else if (unk >= 0) out.push_back(unk);
+  }
+};
+
+/// Unigram (SentencePiece's unigram language model, as HF's `Unigram`): the segmentation of
+/// highest total log-probability (Viterbi). A character no piece covers is the unknown token
+/// with the score min − 10 (kUnkPenalty), consecutive unknowns fused into one; with
+/// byte_fallback, it is its UTF-8 bytes' <0xXX> tokens instead when they exist.
+struct unigram_model final : model {
+  std::vector<double> score;  ///< by id
+  token_id unk = -1;
+  bool byte_fallback = false;
+  std::size_t max_len = 1;  ///< longest piece, in code points
+  double unk_score = 0;
+  std::array<token_id, 256> bytes{};
+
+  void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
+    const std::size_t n = piece.size();
+    if (n == 0) return;
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    std::vector<double> best(n + 1, none);
+    std::vector<std::size_t> from(n + 1, 0);
+    std::vector<token_id> via(n + 1, -1);
+    best[0] = 0;
+    std::string sub;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (best[i] == none) continue;
+      bool single = false;
+      sub.clear();
+      for (std::size_t len = 1; len <= max_len && i + len <= n; ++len) {
+        append_utf8(sub, piece[i + len - 1]);
+        const token_id id = vocab.find(sub);
+        if (id < 0) continue;
+        if (len == 1) single = true;
+        const double s = best[i] + score[std::size_t(id)];
+        if (s > best[i + len]) best[i + len] = s, from[i + len] = i, via[i + len] = id;
+      }
+      if (!single) {  // the character alone as the unknown token
+        const double s = best[i] + unk_score;
+        if (s > best[i + 1]) best[i + 1] = s, from[i + 1] = i, via[i + 1] = unk;
+      }
+    }
+    std::vector<std::pair<std::size_t, token_id>> path;  // (start, id)
+    for (std::size_t e = n; e > 0; e = from[e]) path.emplace_back(from[e], via[e]);
+    std::reverse(path.begin(), path.end());
+    bool last_unk = false;
+    for (auto [start, id] : path) {
+      if (id == unk) {
+        if (byte_fallback) {
+          std::string utf8;
+          append_utf8(utf8, piece[start]);
+          bool all = true;
+          for (unsigned char b : utf8) all = all && bytes[b] >= 0;
+          if (all) {
+            for (unsigned char b : utf8) out.push_back(bytes[b]);
+            last_unk = false;
+            continue;
+          }
+        }
+        if (!last_unk) out.push_back(unk);
+        last_unk = true;
+        continue;
+      }
+      out.push_back(id);
+      last_unk = false;
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoders: a list of token strings to a list of strings, joined at the end.
+
+struct decoder {
+  virtual ~decoder() = default;
+  virtual void apply(std::vector<std::string>& t) const = 0;
+};
+
+struct byte_level_dec final : decoder {
+  std::unordered_map<char32_t, unsigned char> u2b;
+  byte_level_dec() {
+    const auto b2u = bytes_to_unicode();
+    for (int b = 0; b < 256; ++b) u2b.emplace(b2u[std::size_t(b)], static_cast<unsigned char>(b));
+  }
+  void apply(std::vector<std::string>& t) const override {
+    std::string bytes;
+    for (const auto& tok : t) {
+      std::string mine;
+      bool all = true;
+      for (char32_t c : decode_utf8(tok)) {
+        auto it = u2b.find(c);
+        if (it == u2b.end()) {
+          all = false;
+          break;
+        }
+        mine.push_back(char(it->second));
+      }
+      bytes += all ? mine : tok;  // a token outside the byte alphabet (an added token): as written
+    }
+    t.assign(1, lossy_utf8(bytes));
+  }
+  /// String::from_utf8_lossy: each maximal invalid sequence becomes U+FFFD.
+  static std::string lossy_utf8(const std::string& b) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < b.size()) {
+      const auto c = static_cast<unsigned char>(b[i]);
+      std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      bool ok = len > 0 && i + len <= b.size();
+      for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(b[i + k]) & 0xc0) == 0x80;
+      if (ok) {
+        try {
+          decode_utf8(std::string_view(b).substr(i, len));
+        } catch (const format_error&) {
+          ok = false;
+        }
+      }
+      if (ok) {
+        out.append(b, i, len);
+        i += len;
+      } else {
+        out += "\xEF\xBF\xBD";
+        ++i;
+        // The rest of a truncated sequence belongs to the same replacement.
+        while (i < b.size() && (static_cast<unsigned char>(b[i]) & 0xc0) == 0x80 && len > 1) ++i, --len;
+      }
+    }
+    return out;
+  }
+};
+
+inline void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  std::size_t i = s.find(from);
+  if (i == std::string::npos) return;
+  std::string out;  // built afresh (GCC 12 warns falsely of overlap in an in-place replace)
+  out.reserve(s.size());
+  std::size_t prev = 0;
+  for (; i != std::string::npos; i = s.find(from, prev)) {
+    out.append(s, prev, i - prev);
+    out.append(to);
+    prev = i + from.size();
+  }
+  out.append(s, prev, std::string::npos);
+  s.swap(out);
+}
+
+struct wordpiece_dec final : decoder {
+  std::string prefix = "##";
+  bool cleanup = true;
+  void apply(std::vector<std::string>& t) const override {
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (i > 0) {
+        if (t[i].rfind(prefix, 0) == 0) t[i] = t[i].substr(prefix.size());
+        else t[i] = " " + t[i];  // (not insert: GCC 12 warns falsely of an overlapping copy)
+      }
+      if (cleanup) {
+        for (auto [a, b] : {std::pair{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"},
+                            {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+          replace_all(t[i], a, b);
+      }
+    }
+  }
+};
+
+struct metaspace_dec final : decoder {
+  std::string replacement = "\u2581";
+  bool strip_first = true;  ///< prepend_scheme other than "never"
+  void apply(std::vector<std::string>& t) const override {
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      replace_all(t[i], replacement, " ");
+      if (i == 0 && strip_first && !t[i].empty() && t[i][0] == ' ') t[i].erase(0, 1);
+    }
+  }
+};
+
+struct bpe_dec final : decoder {
+  std::string suffix = "</w>";
+  void apply(std::vector<std::string>& t) const override {
+    for (std::size_t i = 0; i < t.size(); ++i) replace_all(t[i], suffix, i + 1 == t.size() ? "" : " ");
+  }
+};
+
+struct replace_dec final : decoder {
+  pattern pat;
+  std::u32string content;
+  void apply(std::vector<std::string>& t) const override {
+    replace_normalizer r;
+    r.pat = pat;
+    r.content = content;
+    for (auto& s : t) {
+      std::u32string u = decode_utf8(s);
+      r.apply(u);
+      s = encode_utf8(u);
+    }
+  }
+};
+
+struct byte_fallback_dec final : decoder {
+  void apply(std::vector<std::string>& t) const override {
+    std::vector<std::string> out;
+    std::string pending;  // bytes of consecutive <0xXX> tokens
+    std::size_t pending_tokens = 0;
+    const auto flush = [&] {
+      if (pending_tokens == 0) return;
+      bool valid = true;
+      try {
+        decode_utf8(pending);
+      } catch (const format_error&) {
+        valid = false;
+      }
+      if (valid) out.push_back(pending);
+      else
+        for (std::size_t k = 0; k < pending_tokens; ++k) out.push_back("\xEF\xBF\xBD");
+      pending.clear();
+      pending_tokens = 0;
+    };
+    for (auto& tok : t) {
+      const auto hex = [](char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      };
+      if (tok.size() == 6 && tok.rfind("<0x", 0) == 0 && tok[5] == '>' && hex(tok[3]) >= 0 && hex(tok[4]) >= 0) {
+        pending.push_back(char(hex(tok[3]) * 16 + hex(tok[4])));
+        ++pending_tokens;
+        continue;
+      }
+      flush();
+      out.push_back(std::move(tok));
+    }
+    flush();
+    t.swap(out);
+  }
+};
+
+struct fuse_dec final : decoder {
+  void apply(std::vector<std::string>& t) const override {
+    std::string all;
+    for (const auto& s : t) all += s;
+    t.assign(1, all);
+  }
+};
+
+struct strip_dec final : decoder {
+  char32_t content = U' ';
+  std::size_t start = 0, stop = 0;
+  void apply(std::vector<std::string>& t) const override {
+    for (auto& s : t) {
+      std::u32string u = decode_utf8(s);
+      std::size_t b = 0, e = u.size();
+      for (std::size_t k = 0; k < start && b < e && u[b] == content; ++k) ++b;
+      for (std::size_t k = 0; k < stop && e > b && u[e - 1] == content; ++k) --e;
+      s = encode_utf8(std::u32string_view(u).substr(b, e - b));
+    }
+  }
+};
+
+struct sequence_dec final : decoder {
+  std::vector<std::unique_ptr<decoder>> steps;
+  void apply(std::vector<std::string>& t) const override {
+    for (const auto& d : steps) d->apply(t);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Post-processors: a template of special tokens around one or two sequences.
+
+struct template_piece {
+  bool is_sequence = false;
+  int sequence = 0;                 ///< 0 = A, 1 = B
+  std::vector<token_id> ids;        ///< a special token's ids
+  token_id type_id = 0;
+};
+struct post_template {
+  std::vector<template_piece> single, pair;
+  bool has_pair = false;
+};
+
+}  // namespace tj_detail
+
+/// A tokenizer built from a Hugging Face `tokenizer.json`. Thread-compatible: `encode` and
+/// `decode` are const and keep no state, so one instance serves many threads.
+class hf_tokenizer {
+ public:
+  /// Loads and validates @p path. Throws io_error, or format_error naming the file and the
+  /// field (its JSON path), what was expected and what was found, for a malformed file or any
+  /// component or option this implementation does not have.
+  static hf_tokenizer from_file(const std::filesystem::path& path) { return hf_tokenizer(io::read_json(path), path.string()); }
+
+  /// From a parsed file (@p file names it in errors).
+  hf_tokenizer(const nlohmann::json& j, std::string file) {
+    r_.file = std::move(file);
+    r_.only(j, "tokenizer.json", {"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "model",
+                                  "post_processor", "decoder"});
+    read_model(r_.member(j, "model", "tokenizer.json"));
+    vocab_size_ = model_->vocab.tokens.size();
+    if (const auto* n = r_.optional(j, "normalizer")) normalizer_ = read_normalizer(*n, "normalizer");
+    if (const auto* a = r_.optional(j, "added_tokens")) read_added(*a);
+    if (const auto* p = r_.optional(j, "pre_tokenizer")) pre_ = read_pre(*p, "pre_tokenizer");
+    if (const auto* p = r_.optional(j, "post_processor")) read_post(*p, "post_processor");
+    if (const auto* d = r_.optional(j, "decoder")) decoder_ = read_decoder(*d, "decoder");
+    if (const auto* t = r_.optional(j, "truncation")) read_truncation(*t);
+    if (const auto* p = r_.optional(j, "padding")) {
+      r_.only(*p, "padding", {"strategy", "direction", "pad_to_multiple_of", "pad_id", "pad_type_id", "pad_token"});
+      const auto& s = r_.member(*p, "strategy", "padding");
+      if (!(s.is_string() && s.get<std::string>() == "BatchLongest"))
+        r_.fail("padding.strategy", "\"BatchLongest\" (a fixed length pads single inputs: not implemented)", s.dump());
+      if (const auto* m = r_.optional(*p, "pad_to_multiple_of"))
+        r_.fail("padding.pad_to_multiple_of", "null (not implemented)", m->dump());
+    }
+  }
+
+  /// Ids of one text, with the post-processor's special tokens when @p add_special_tokens.
+  /// Throws format_error for invalid UTF-8.
+  encoding encode(std::string_view text, bool add_special_tokens = true) const {
+    std::vector<token_id> a = tokenize(text);
+    truncate(a, nullptr, add_special_tokens);
+    return post_process(a, nullptr, add_special_tokens);
+  }
+  /// Ids of a pair (a question and a passage, a query and a document): the post-processor's
+  /// pair template, token types 0 and 1 as it assigns them.
+  encoding encode_pair(std::string_view first, std::string_view second, bool add_special_tokens = true) const {
+    std::vector<token_id> a = tokenize(first), b = tokenize(second);
+    truncate(a, &b, add_special_tokens);
+    return post_process(a, &b, add_special_tokens);
+  }
+
+  /// Text of @p ids through the decoder; the special added tokens left out when
+  /// @p skip_special_tokens. Throws shape_error for an id outside the vocabulary.
+  std::string decode(std::span<const token_id> ids, bool skip_special_tokens = false) const {
+    std::vector<std::string> toks;
+    toks.reserve(ids.size());
+    for (token_id id : ids) {
+      if (skip_special_tokens && special_.count(id)) continue;
+      toks.push_back(id_to_token(id));
+    }
+    if (decoder_) decoder_->apply(toks);
+    else if (!toks.empty()) {
+      std::string joined = toks[0];
+      for (std::size_t i = 1; i < toks.size(); ++i) joined += " " + toks[i];
+      return joined;
+    }
+    std::string out;
+    for (const auto& t : toks) out += t;
+    return out;
+  }
+
+  /// Number of ids: one past the largest id of the model and the added tokens.
+  std::size_t vocab_size() const noexcept { return vocab_size_; }
+  /// Id of a token (added or of the model), or -1.
+  token_id token_to_id(const std::string& t) const {
+    if (auto it = added_by_content_.find(t); it != added_by_content_.end()) return it->second;
+    return model_->vocab.find(t);
+  }
+  /// The token string of @p id (an added token's content, normalized where it is matched on
+  /// normalized text). Throws shape_error for an id no token has.
+  const std::string& id_to_token(token_id id) const {
+    if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return it->second;
+    const auto& t = model_->vocab.tokens;
+    if (id < 0 || std::size_t(id) >= t.size() || t[std::size_t(id)].empty())
+      throw_error<shape_error>(tj_detail::where, "token id", "an id of the vocabulary (0.." + std::to_string(vocab_size_) + ")",
+                               std::to_string(id));
+    return t[std::size_t(id)];
+  }
+  /// Whether @p id is an added token marked special (left out by decode's skip_special_tokens).
+  bool is_special(token_id id) const { return special_.count(id) > 0; }
+  /// The number of special tokens the post-processor adds to one input (@p pair: to two).
+  std::size_t num_special_tokens(bool pair = false) const {
+    std::size_t n = 0;
+    for (const auto& p : pair ? post_.pair : post_.single)
+      if (!p.is_sequence) n += p.ids.size();
+    return n;
+  }
+
+ private:
+  struct added_token {
+    std::u32string content;
+    token_id id;
+    bool single_word, lstrip, rstrip, normalized, special;
+  };
+  struct segment {
+    std::u32string text;
+    token_id added = -1;  ///< an added token's id, or -1 for text to tokenize
+    bool at_start = false;
+  };
+
+  // -- encode ------------------------------------------------------------------------------
+
+  std::vector<token_id> tokenize(std::string_view text) const {
+    const std::u32string s = decode_utf8(text, "input text");
+    std::vector<segment> raw = split_added({segment{s, -1, true}}, false);
+    std::vector<token_id> ids;
+    for (auto& seg : raw) {
+      if (seg.added >= 0) {
+        ids.push_back(seg.added);
+        continue;
+      }
+      if (normalizer_) normalizer_->apply(seg.text);
+      for (auto& sub : split_added({std::move(seg)}, true)) {
+        if (sub.added >= 0) {
+          ids.push_back(sub.added);
+          continue;
+        }
+        if (sub.text.empty()) continue;
+        tj_detail::pieces p;
+        p.text.push_back(std::move(sub.text));
+        p.starts_input = sub.at_start;
+        if (pre_) pre_->apply(p);
+        for (const auto& piece : p.text) model_->tokenize(piece, ids);
+      }
+    }
+    return ids;
+  }
+
+  /// Splits each text segment at the added tokens whose `normalized` flag is @p normalized:
+  /// leftmost match first, the longest of those starting there; single_word, lstrip and
+  /// rstrip as HF's AddedVocabulary applies them.
+  std::vector<segment> split_added(std::vector<segment> in, bool normalized) const {
+    const auto& index = normalized ? added_normalized_ : added_raw_;
+    if (index.empty()) return in;
+    std::vector<segment> out;
+    for (auto& seg : in) {
+      if (seg.added >= 0) {
+        out.push_back(std::move(seg));
+        continue;
+      }
+      const std::u32string& s = seg.text;
+      std::size_t prev = 0, i = 0;
+      bool first = seg.at_start;
+      while (i < s.size()) {
+        const added_token* hit = nullptr;
+        if (auto it = index.find(s[i]); it != index.end()) {
+          for (const added_token* t : it->second) {  // longest first
+            if (s.compare(i, t->content.size(), t->content) != 0) continue;
+            const std::size_t e = i + t->content.size();
+            if (t->single_word && ((i > 0 && word_char(s[i - 1])) || (e < s.size() && word_char(s[e])))) continue;
+            hit = t;
+            break;
+          }
+        }
+        if (!hit) {
+          ++i;
+          continue;
+        }
+        std::size_t b = i, e = i + hit->content.size();
+        if (hit->lstrip)
+          while (b > prev && tj_detail::is_white_space(s[b - 1])) --b;
+        if (hit->rstrip)
+          while (e < s.size() && tj_detail::is_white_space(s[e])) ++e;
+        if (b > prev) out.push_back(segment{s.substr(prev, b - prev), -1, first});
+        out.push_back(segment{{}, hit->id, false});
+        first = false;
+        prev = i = e;
+      }
+      if (prev < s.size()) out.push_back(segment{s.substr(prev), -1, first});
+    }
+    return out;
+  }
+  static bool word_char(char32_t c) { return tj_detail::is_alphanumeric(c) || c == U'_'; }
+
+  void truncate(std::vector<token_id>& a, std::vector<token_id>* b, bool add_special) const {
+    if (!max_length_) return;
+    const std::size_t added = add_special ? num_special_tokens(b != nullptr) : 0;
+    const std::size_t limit = *max_length_ > added ? *max_length_ - added : 0;
+    std::size_t na = a.size(), nb = b ? b->size() : 0;
+    if (na + nb <= limit) return;
+    const std::size_t remove = na + nb - limit;
+    if (!b || strategy_ == truncation_strategy::only_first) {
+      na -= std::min(na, remove);
+    } else if (strategy_ == truncation_strategy::only_second) {
+      nb -= std::min(nb, remove);
+    } else {  // HF's longest first: the shorter kept whole if the longer can take the cut, else halves
+      std::size_t n1 = std::min(na, nb), n2 = std::max(na, nb);
+      n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
+      if (n1 + n2 > limit) n1 = limit / 2, n2 = n1 + limit % 2;
+      if (na > nb) std::swap(n1, n2);
+      na = std::min(na, n1), nb = std::min(nb, n2);
+    }
+    const auto cut = [&](std::vector<token_id>& v, std::size_t keep) {
+      if (truncate_left_) v.erase(v.begin(), v.end() - std::ptrdiff_t(keep));
+      else v.resize(keep);
+    };
+    cut(a, na);
+    if (b) cut(*b, nb);
+  }
+
+  encoding post_process(const std::vector<token_id>& a, const std::vector<token_id>* b, bool add_special) const {
+    encoding e;
+    if (!add_special || !has_post_) {  // no template: the pieces as they are, the second of type 1
+      e.ids = a;
+      e.token_types.assign(a.size(), 0);
+      if (b) {
+        e.ids.insert(e.ids.end(), b->begin(), b->end());
+        e.token_types.insert(e.token_types.end(), b->size(), 1);
+      }
+      return e;
+    }
+    for (const auto& p : b ? post_.pair : post_.single) {
+      const std::vector<token_id>& src = p.is_sequence ? (p.sequence == 0 ? a : *b) : p.ids;
+      e.ids.insert(e.ids.end(), src.begin(), src.end());
+      e.token_types.insert(e.token_types.end(), src.size(), p.type_id);
+    }
+    return e;
+  }
+
+  // -- reading -----------------------------------------------------------------------------
+
+  void read_model(const nlohmann::json& m) {
+    using namespace tj_detail;
+    const std::string type = r_.string(m, "type", "model");
+    if (type == "BPE") {
+      r_.only(m, "model", {"type", "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk",
+                           "byte_fallback", "ignore_merges", "vocab", "merges"});
+      if (const auto* d = r_.optional(m, "dropout"); d && !(d->is_number() && d->get<double>() == 0.0))
+        r_.fail("model.dropout", "null or 0 (dropout samples segmentations: training only)", d->dump());
+      auto bpe = std::make_unique<bpe_model>();
+      bpe->vocab.read_map(r_, r_.member(m, "vocab", "model"), "model.vocab");
+      bpe->prefix = r_.string_or(m, "continuing_subword_prefix", "model", "");
+      bpe->suffix = r_.string_or(m, "end_of_word_suffix", "model", "");
+      bpe->fuse_unk = r_.boolean_or(m, "fuse_unk", "model", false);
+      bpe->byte_fallback = r_.boolean_or(m, "byte_fallback", "model", false);
+      bpe->ignore_merges = r_.boolean_or(m, "ignore_merges", "model", false);
+      if (const auto* u = r_.optional(m, "unk_token")) {
+        if (!u->is_string()) r_.fail("model.unk_token", "a string", u->type_name());
+        bpe->unk = bpe->vocab.find(u->get<std::string>());
+        if (bpe->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", "'" + u->get<std::string>() + "'");
+      }
+      bpe->bytes.fill(-1);
+      for (int b = 0; b < 256; ++b) bpe->bytes[std::size_t(b)] = bpe->vocab.find(byte_token(static_cast<unsigned char>(b)));
+      const auto& merges = r_.member(m, "merges", "model");
+      if (!merges.is_array()) r_.fail("model.merges", "an array", merges.type_name());
+      for (std::size_t i = 0; i < merges.size(); ++i) {
+        const auto& e = merges[i];
+        const std::string path = "model.merges[" + std::to_string(i) + "]";
+        std::string left, right;
+        if (e.is_string()) {
+          const std::string s = e.get<std::string>();
+          const auto sp = s.find(' ');
+          if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) r_.fail(path, "\"left right\"", "'" + s + "'");
+          left = s.substr(0, sp), right = s.substr(sp + 1);
+        } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+          left = e[0].get<std::string>(), right = e[1].get<std::string>();
+        } else {
+          r_.fail(path, "\"left right\" or [\"left\", \"right\"]", e.dump());
+        }
+        const token_id a = bpe->vocab.find(left), b = bpe->vocab.find(right);
+        if (a < 0 || b < 0) r_.fail(path, "two tokens of model.vocab", "'" + (a < 0 ? left : right) + "', not in it");
+        std::string joined = left;
+        joined += right.rfind(bpe->prefix, 0) == 0 ? right.substr(bpe->prefix.size()) : right;
+        const token_id res = bpe->vocab.find(joined);
+        if (res < 0) r_.fail(path, "a merge whose result is in model.vocab", "'" + joined + "', which is not");
+        bpe->merges.emplace(bpe_model::key(a, b), bpe_model::merge{int(i), res});  // the first of duplicates wins
+      }
+      model_ = std::move(bpe);
+    } else if (type == "WordPiece") {
+      r_.only(m, "model", {"type", "unk_token", "continuing_subword_prefix", "max_input_chars_per_word", "vocab"});
+      auto wp = std::make_unique<wordpiece_model>();
+      wp->vocab.read_map(r_, r_.member(m, "vocab", "model"), "model.vocab");
+      wp->prefix = r_.string_or(m, "continuing_subword_prefix", "model", "##");
+      if (const auto* n = r_.optional(m, "max_input_chars_per_word"))
+        wp->max_chars = std::size_t(r_.integer(*n, "model.max_input_chars_per_word", 1, 1 << 30));
+      const std::string unk = r_.string_or(m, "unk_token", "model", "[UNK]");
+      wp->unk = wp->vocab.find(unk);
+      if (wp->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", "'" + unk + "'");
+      model_ = std::move(wp);
+    } else if (type == "WordLevel") {
+      r_.only(m, "model", {"type", "unk_token", "vocab"});
+      auto wl = std::make_unique<wordlevel_model>();
+      wl->vocab.read_map(r_, r_.member(m, "vocab", "model"), "model.vocab");
+      if (const auto* u = r_.optional(m, "unk_token")) {
+        wl->unk = wl->vocab.find(u->is_string() ? u->get<std::string>() : std::string());
+        if (wl->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", u->dump());
+      }
+      model_ = std::move(wl);
+    } else if (type == "Unigram") {
+      r_.only(m, "model", {"type", "unk_id", "vocab", "byte_fallback"});
+      auto ug = std::make_unique<unigram_model>();
+      const auto& v = r_.member(m, "vocab", "model");
+      if (!v.is_array()) r_.fail("model.vocab", "an array of [piece, score]", v.type_name());
+      double min_score = 0;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const auto& e = v[i];
+        const std::string path = "model.vocab[" + std::to_string(i) + "]";
+        if (!(e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_number()))
+          r_.fail(path, "[piece, score]", e.dump());
+        const std::string piece = e[0].get<std::string>();
+        r_.u32(piece, path);
+        ug->vocab.add(r_, path, piece, token_id(i));
+        const double s = e[1].get<double>();
+        if (!std::isfinite(s)) r_.fail(path, "a finite score", e[1].dump());
+        ug->score.push_back(s);
+        min_score = i == 0 ? s : std::min(min_score, s);
+        ug->max_len = std::max(ug->max_len, decode_utf8(piece).size());
+      }
+      ug->unk_score = min_score - 10.0;
+      ug->byte_fallback = r_.boolean_or(m, "byte_fallback", "model", false);
+      if (const auto* u = r_.optional(m, "unk_id")) ug->unk = token_id(r_.integer(*u, "model.unk_id", 0, std::int64_t(v.size()) - 1));
+      else r_.fail("model.unk_id", "the id of the unknown piece", "null (a text with an unknown character could not be encoded)");
+      ug->bytes.fill(-1);
+      for (int b = 0; b < 256; ++b) ug->bytes[std::size_t(b)] = ug->vocab.find(byte_token(static_cast<unsigned char>(b)));
+      model_ = std::move(ug);
+    } else {
+      r_.fail("model.type", "BPE, WordPiece, WordLevel or Unigram", "'" + type + "' (not implemented)");
+    }
+  }
+
+  void read_added(const nlohmann::json& a) {
+    if (!a.is_array()) r_.fail("added_tokens", "an array", a.type_name());
+    std::vector<const added_token*> all;
+    added_.reserve(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::string path = "added_tokens[" + std::to_string(i) + "]";
+      const auto& t = a[i];
+      r_.only(t, path, {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"});
+      added_token tok;
+      tok.id = r_.id(r_.member(t, "id", path), path + ".id");
+      const std::string content = r_.string(t, "content", path);
+      tok.content = r_.u32(content, path + ".content");
+      if (tok.content.empty()) r_.fail(path + ".content", "a non-empty string", "\"\"");
+      tok.single_word = r_.boolean_or(t, "single_word", path, false);
+      tok.lstrip = r_.boolean_or(t, "lstrip", path, false);
+      tok.rstrip = r_.boolean_or(t, "rstrip", path, false);
+      tok.special = r_.boolean_or(t, "special", path, false);
+      tok.normalized = r_.boolean_or(t, "normalized", path, !tok.special);
+      // An added token's id may be the model's id of the same token, or one beyond the model's
+      // vocabulary. The model itself knows only its own vocabulary (as in HF's Rust library), so
+      // an added token is found only by the matching below, never inside a word.
+      if (std::size_t(tok.id) > model_->vocab.tokens.size() + a.size() + 4096)  // a table sized by the file
+        r_.fail(path + ".id", "an id within 4096 of the vocabulary's size plus the added tokens' count", std::to_string(tok.id));
+      if (tok.normalized && normalizer_) {  // matched on normalized text, so its content is normalized too
+        normalizer_->apply(tok.content);
+        if (tok.content.empty()) r_.fail(path + ".content", "a token the normalizer leaves non-empty", "'" + content + "'");
+      }
+      added_by_id_[tok.id] = encode_utf8(tok.content);
+      vocab_size_ = std::max(vocab_size_, std::size_t(tok.id) + 1);
+      added_by_content_[content] = tok.id;
+      if (tok.special) special_.insert(tok.id);
+      added_.push_back(std::move(tok));
+    }
+    for (const auto& t : added_) (t.normalized ? added_normalized_ : added_raw_)[t.content[0]].push_back(&t);
+    for (auto* index : {&added_normalized_, &added_raw_})
+      for (auto& [c, list] : *index)
+        std::stable_sort(list.begin(), list.end(),
+                         [](const added_token* x, const added_token* y) { return x->content.size() > y->content.size(); });
+  }
+
+  std::unique_ptr<tj_detail::normalizer> read_normalizer(const nlohmann::json& n, const std::string& path) {
+    using namespace tj_detail;
+    const std::string type = r_.string(n, "type", path);
+    if (type == "Sequence") {
+      r_.only(n, path, {"type", "normalizers"});
+      auto seq = std::make_unique<sequence_normalizer>();
+      const auto& list = r_.member(n, "normalizers", path);
+      if (!list.is_array()) r_.fail(path + ".normalizers", "an array", list.type_name());
+      for (std::size_t i = 0; i < list.size(); ++i)
+        seq->steps.push_back(read_normalizer(list[i], path + ".normalizers[" + std::to_string(i) + "]"));
+      return seq;
+    }
+    if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+      r_.only(n, path, {"type"});
+      return std::make_unique<nf_normalizer>(type == "NFC"   ? unicode::normal_form::nfc
+                                             : type == "NFD" ? unicode::normal_form::nfd
+                                             : type == "NFKC" ? unicode::normal_form::nfkc
+                                                              : unicode::normal_form::nfkd);
+    }
+    if (type == "Lowercase") {
+      r_.only(n, path, {"type"});
+      return std::make_unique<lowercase_normalizer>();
+    }
+    if (type == "StripAccents") {
+      r_.only(n, path, {"type"});
+      return std::make_unique<strip_accents_normalizer>();
+    }
+    if (type == "BertNormalizer") {
+      r_.only(n, path, {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase"});
+      auto b = std::make_unique<bert_normalizer>();
+      b->clean_text = r_.boolean_or(n, "clean_text", path, true);
+      b->chinese = r_.boolean_or(n, "handle_chinese_chars", path, true);
+      b->lowercase = r_.boolean_or(n, "lowercase", path, true);
+      b->strip_accents = r_.boolean_or(n, "strip_accents", path, b->lowercase);  // null: as lowercase
+      return b;
+    }
+    if (type == "Replace") {
+      r_.only(n, path, {"type", "pattern", "content"});
+      auto rep = std::make_unique<replace_normalizer>();
+      rep->pat = pattern::from(r_, r_.member(n, "pattern", path), path + ".pattern");
+      rep->content = r_.u32(r_.string(n, "content", path), path + ".content");
+      return rep;
+    }
+    if (type == "Prepend") {
+      r_.only(n, path, {"type", "prepend"});
+      auto p = std::make_unique<prepend_normalizer>();
+      p->prefix = r_.u32(r_.string(n, "prepend", path), path + ".prepend");
+      return p;
+    }
+    if (type == "Strip") {
+      r_.only(n, path, {"type", "strip_left", "strip_right"});
+      auto s = std::make_unique<strip_normalizer>();
+      s->left = r_.boolean_or(n, "strip_left", path, true);
+      s->right = r_.boolean_or(n, "strip_right", path, true);
+      return s;
+    }
+    r_.fail(path + ".type", "NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip or Sequence",
+            "'" + type + "' (not implemented)");
+  }
+
+  std::unique_ptr<tj_detail::pre_tokenizer> read_pre(const nlohmann::json& p, const std::string& path) {
+    using namespace tj_detail;
+    const std::string type = r_.string(p, "type", path);
+    if (type == "Sequence") {
+      r_.only(p, path, {"type", "pretokenizers"});
+      auto seq = std::make_unique<sequence_pre>();
+      const auto& list = r_.member(p, "pretokenizers", path);
+      if (!list.is_array()) r_.fail(path + ".pretokenizers", "an array", list.type_name());
+      for (std::size_t i = 0; i < list.size(); ++i)
+        seq->steps.push_back(read_pre(list[i], path + ".pretokenizers[" + std::to_string(i) + "]"));
+      return seq;
+    }
+    if (type == "ByteLevel") {
+      r_.only(p, path, {"type", "add_prefix_space", "trim_offsets", "use_regex"});
+      auto b = std::make_unique<byte_level_pre>();
+      b->add_prefix_space = r_.boolean_or(p, "add_prefix_space", path, true);
+      b->use_regex = r_.boolean_or(p, "use_regex", path, true);
+      return b;  // trim_offsets moves offsets only
+    }
+    if (type == "Split") {
+      r_.only(p, path, {"type", "pattern", "behavior", "invert"});
+      auto s = std::make_unique<split_pre>();
+      s->pat = pattern::from(r_, r_.member(p, "pattern", path), path + ".pattern");
+      s->how = behavior_from(r_, p, path);
+      s->invert = r_.boolean_or(p, "invert", path, false);
+      return s;
+    }
+    if (type == "Metaspace") {
+      r_.only(p, path, {"type", "replacement", "str_rep", "add_prefix_space", "prepend_scheme", "split"});
+      auto m = std::make_unique<metaspace_pre>();
+      m->replacement = metaspace_replacement(p, path);
+      m->prepend = metaspace_scheme(p, path);
+      m->split = r_.boolean_or(p, "split", path, true);
+      return m;
+    }
+    if (type == "Whitespace") {
+      r_.only(p, path, {"type"});
+      return std::make_unique<whitespace_pre>();
+    }
+    auto c = std::make_unique<char_split_pre>();
+    if (type == "WhitespaceSplit") {
+      r_.only(p, path, {"type"});
+      c->what = char_split_pre::kind::whitespace;
+    } else if (type == "BertPreTokenizer") {
+      r_.only(p, path, {"type"});
+      c->what = char_split_pre::kind::bert;
+    } else if (type == "Digits") {
+      r_.only(p, path, {"type", "individual_digits"});
+      c->what = char_split_pre::kind::digits;
+      c->individual = r_.boolean_or(p, "individual_digits", path, false);
+    } else if (type == "Punctuation") {
+      r_.only(p, path, {"type", "behavior"});
+      c->what = char_split_pre::kind::punctuation;
+      c->how = r_.optional(p, "behavior") ? behavior_from(r_, p, path) : split_behavior::isolated;
+    } else if (type == "CharDelimiterSplit") {
+      r_.only(p, path, {"type", "delimiter"});
+      c->what = char_split_pre::kind::delimiter;
+      const std::u32string d = r_.u32(r_.string(p, "delimiter", path), path + ".delimiter");
+      if (d.size() != 1) r_.fail(path + ".delimiter", "one character", std::to_string(d.size()) + " characters");
+      c->delimiter = d[0];
+    } else {
+      r_.fail(path + ".type",
+              "ByteLevel, Split, Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer, Digits, Punctuation, "
+              "CharDelimiterSplit or Sequence",
+              "'" + type + "' (not implemented)");
+    }
+    return c;
+  }
+
+  char32_t metaspace_replacement(const nlohmann::json& p, const std::string& path) const {
+    const std::u32string rep = r_.u32(r_.string_or(p, "replacement", path, "\u2581"), path + ".replacement");
+    if (rep.size() != 1) r_.fail(path + ".replacement", "one character", std::to_string(rep.size()) + " characters");
+    return rep[0];
+  }
+  tj_detail::metaspace_pre::scheme metaspace_scheme(const nlohmann::json& p, const std::string& path) const {
+    using scheme = tj_detail::metaspace_pre::scheme;
+    if (const auto* s = r_.optional(p, "prepend_scheme")) {
+      const std::string v = s->is_string() ? s->get<std::string>() : s->dump();
+      if (v == "always") return scheme::always;
+      if (v == "first") return scheme::first;
+      if (v == "never") return scheme::never;
+      r_.fail(path + ".prepend_scheme", "always, first or never", v);
+    }
+    return r_.boolean_or(p, "add_prefix_space", path, true) ? scheme::always : scheme::never;  // files before prepend_scheme
+  }
+
+  void read_post(const nlohmann::json& p, const std::string& path) {
+    using namespace tj_detail;
+    const std::string type = r_.string(p, "type", path);
+    if (type == "ByteLevel") {
+      r_.only(p, path, {"type", "add_prefix_space", "trim_offsets", "use_regex"});
+      return;  // offsets only
+    }
+    if (type == "Sequence") {
+      r_.only(p, path, {"type", "processors"});
+      const auto& list = r_.member(p, "processors", path);
+      if (!list.is_array()) r_.fail(path + ".processors", "an array", list.type_name());
+      for (std::size_t i = 0; i < list.size(); ++i) read_post(list[i], path + ".processors[" + std::to_string(i) + "]");
+      return;
+    }
+    if (has_post_) r_.fail(path, "at most one processor that adds special tokens", "a second one, '" + type + "'");
+    has_post_ = true;
+    const auto special = [&](const std::string& key) {  // ["[CLS]", 101]
+      const auto& v = r_.member(p, key, path);
+      if (!(v.is_array() && v.size() == 2 && v[0].is_string())) r_.fail(path + "." + key, "[token, id]", v.dump());
+      return r_.id(v[1], path + "." + key + "[1]");
+    };
+    const auto tok = [](token_id id, token_id type_id) { return template_piece{false, 0, {id}, type_id}; };
+    const auto seq = [](int which, token_id type_id) { return template_piece{true, which, {}, type_id}; };
+    if (type == "BertProcessing") {
+      r_.only(p, path, {"type", "sep", "cls"});
+      const token_id sep = special("sep"), cls = special("cls");
+      post_.single = {tok(cls, 0), seq(0, 0), tok(sep, 0)};
+      post_.pair = {tok(cls, 0), seq(0, 0), tok(sep, 0), seq(1, 1), tok(sep, 1)};
+      post_.has_pair = true;
+      return;
+    }
+    if (type == "RobertaProcessing") {
+      r_.only(p, path, {"type", "sep", "cls", "trim_offsets", "add_prefix_space"});
+      const token_id sep = special("sep"), cls = special("cls");
+      post_.single = {tok(cls, 0), seq(0, 0), tok(sep, 0)};
+      post_.pair = {tok(cls, 0), seq(0, 0), tok(sep, 0), tok(sep, 0), seq(1, 0), tok(sep, 0)};
+      post_.has_pair = true;
+      return;
+    }
+    if (type == "TemplateProcessing") {
+      r_.only(p, path, {"type", "single", "pair", "special_tokens"});
+      std::unordered_map<std::string, std::vector<token_id>> specials;
+      if (const auto* st = r_.optional(p, "special_tokens")) {
+        if (!st->is_object()) r_.fail(path + ".special_tokens", "an object", st->type_name());
+        for (auto it = st->begin(); it != st->end(); ++it) {
+          const std::string sp = path + ".special_tokens[\"" + it.key() + "\"]";
+          const auto& ids = r_.member(it.value(), "ids", sp);
+          if (!ids.is_array() || ids.empty()) r_.fail(sp + ".ids", "a non-empty array of ids", ids.dump());
+          std::vector<token_id> v;
+          for (std::size_t i = 0; i < ids.size(); ++i) v.push_back(r_.id(ids[i], sp + ".ids[" + std::to_string(i) + "]"));
+          specials[it.key()] = std::move(v);
+        }
+      }
+      const auto read_template = [&](const std::string& key, std::vector<template_piece>& out, int max_seq) {
+        const auto& t = r_.member(p, key, path);
+        if (!t.is_array()) r_.fail(path + "." + key, "an array", t.type_name());
+        for (std::size_t i = 0; i < t.size(); ++i) {
+          const std::string ep = path + "." + key + "[" + std::to_string(i) + "]";
+          if (const auto* s = r_.optional(t[i], "Sequence")) {
+            const std::string which = r_.string(*s, "id", ep + ".Sequence");
+            if (which != "A" && !(which == "B" && max_seq == 1)) r_.fail(ep + ".Sequence.id", max_seq ? "A or B" : "A", which);
+            out.push_back(seq(which == "A" ? 0 : 1, r_.id(r_.member(*s, "type_id", ep + ".Sequence"), ep + ".Sequence.type_id")));
+          } else if (const auto* sp = r_.optional(t[i], "SpecialToken")) {
+            const std::string name = r_.string(*sp, "id", ep + ".SpecialToken");
+            auto it = specials.find(name);
+            if (it == specials.end()) r_.fail(ep + ".SpecialToken.id", "a key of special_tokens", "'" + name + "'");
+            out.push_back(template_piece{false, 0, it->second,
+                                         r_.id(r_.member(*sp, "type_id", ep + ".SpecialToken"), ep + ".SpecialToken.type_id")});
+          } else {
+            r_.fail(ep, "{\"Sequence\": ...} or {\"SpecialToken\": ...}", t[i].dump());
+          }
+        }
+      };
+      read_template("single", post_.single, 0);
+      if (r_.optional(p, "pair")) {
+        read_template("pair", post_.pair, 1);
+        post_.has_pair = true;
+      }
+      for (const auto& piece : post_.single)
+        for (token_id id : piece.ids) check_id(id, path + ".special_tokens");
+      for (const auto& piece : post_.pair)
+        for (token_id id : piece.ids) check_id(id, path + ".special_tokens");
+      return;
+    }
+    r_.fail(path + ".type", "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel or Sequence",
+            "'" + type + "' (not implemented)");
+  }
+  void check_id(token_id id, const std::string& path) const {
+    const auto& t = model_->vocab.tokens;
+    if (!added_by_id_.count(id) && (std::size_t(id) >= t.size() || t[std::size_t(id)].empty()))
+      r_.fail(path, "ids of the vocabulary", std::to_string(id));
+  }
+
+  std::unique_ptr<tj_detail::decoder> read_decoder(const nlohmann::json& d, const std::string& path) {
+    using namespace tj_detail;
+    const std::string type = r_.string(d, "type", path);
+    if (type == "Sequence") {
+      r_.only(d, path, {"type", "decoders"});
+      auto seq = std::make_unique<sequence_dec>();
+      const auto& list = r_.member(d, "decoders", path);
+      if (!list.is_array()) r_.fail(path + ".decoders", "an array", list.type_name());
+      for (std::size_t i = 0; i < list.size(); ++i)
+        seq->steps.push_back(read_decoder(list[i], path + ".decoders[" + std::to_string(i) + "]"));
+      return seq;
+    }
+    if (type == "ByteLevel") {
+      r_.only(d, path, {"type", "add_prefix_space", "trim_offsets", "use_regex"});
+      return std::make_unique<byte_level_dec>();
+    }
+    if (type == "WordPiece") {
+      r_.only(d, path, {"type", "prefix", "cleanup"});
+      auto w = std::make_unique<wordpiece_dec>();
+      w->prefix = r_.string_or(d, "prefix", path, "##");
+      w->cleanup = r_.boolean_or(d, "cleanup", path, true);
+      return w;
+    }
+    if (type == "Metaspace") {
+      r_.only(d, path, {"type", "replacement", "str_rep", "add_prefix_space", "prepend_scheme", "split"});
+      auto m = std::make_unique<metaspace_dec>();
+      m->replacement.clear();
+      append_utf8(m->replacement, metaspace_replacement(d, path));
+      m->strip_first = metaspace_scheme(d, path) != metaspace_pre::scheme::never;
+      return m;
+    }
+    if (type == "BPEDecoder") {
+      r_.only(d, path, {"type", "suffix"});
+      auto b = std::make_unique<bpe_dec>();
+      b->suffix = r_.string_or(d, "suffix", path, "</w>");
+      return b;
+    }
+    if (type == "Replace") {
+      r_.only(d, path, {"type", "pattern", "content"});
+      auto rep = std::make_unique<replace_dec>();
+      rep->pat = pattern::from(r_, r_.member(d, "pattern", path), path + ".pattern");
+      rep->content = r_.u32(r_.string(d, "content", path), path + ".content");
+      return rep;
+    }
+    if (type == "ByteFallback") {
+      r_.only(d, path, {"type"});
+      return std::make_unique<byte_fallback_dec>();
+    }
+    if (type == "Fuse") {
+      r_.only(d, path, {"type"});
+      return std::make_unique<fuse_dec>();
+    }
+    if (type == "Strip") {
+      r_.only(d, path, {"type", "content", "start", "stop"});
+      auto s = std::make_unique<strip_dec>();
+      const std::u32string c = r_.u32(r_.string_or(d, "content", path, " "), path + ".content");
+      if (c.size() != 1) r_.fail(path + ".content", "one character", std::to_string(c.size()) + " characters");
+      s->content = c[0];
+      if (const auto* v = r_.optional(d, "start")) s->start = std::size_t(r_.integer(*v, path + ".start", 0, 1 << 20));
+      if (const auto* v = r_.optional(d, "stop")) s->stop = std::size_t(r_.integer(*v, path + ".stop", 0, 1 << 20));
+      return s;
+    }
+    r_.fail(path + ".type", "ByteLevel, WordPiece, Metaspace, BPEDecoder, Replace, ByteFallback, Fuse, Strip or Sequence",
+            "'" + type + "' (not implemented)");
+  }
+
+  void read_truncation(const nlohmann::json& t) {
+    r_.only(t, "truncation", {"direction", "max_length", "strategy", "stride"});
+    max_length_ = std::size_t(r_.integer(r_.member(t, "max_length", "truncation"), "truncation.max_length", 1, 1 << 30));
+    if (const auto* s = r_.optional(t, "stride"); s && r_.integer(*s, "truncation.stride", 0, 1 << 30) != 0)
+      r_.fail("truncation.stride", "0 (overflowing windows are not implemented)", s->dump());
+    const std::string strategy = r_.string_or(t, "strategy", "truncation", "LongestFirst");
+    if (strategy == "LongestFirst") strategy_ = truncation_strategy::longest_first;
+    else if (strategy == "OnlyFirst") strategy_ = truncation_strategy::only_first;
+    else if (strategy == "OnlySecond") strategy_ = truncation_strategy::only_second;
+    else r_.fail("truncation.strategy", "LongestFirst, OnlyFirst or OnlySecond", "'" + strategy + "'");
+    const std::string dir = r_.string_or(t, "direction", "truncation", "Right");
+    if (dir != "Right" && dir != "Left") r_.fail("truncation.direction", "Right or Left", "'" + dir + "'");
+    truncate_left_ = dir == "Left";
+  }
+
+  enum class truncation_strategy { longest_first, only_first, only_second };
+
+  tj_detail::reader r_;
+  std::unique_ptr<tj_detail::model> model_;
+  std::unique_ptr<tj_detail::normalizer> normalizer_;
+  std::unique_ptr<tj_detail::pre_tokenizer> pre_;
+  std::unique_ptr<tj_detail::decoder> decoder_;
+  tj_detail::post_template post_;
+  bool has_post_ = false;
+  std::vector<added_token> added_;
+  std::unordered_map<char32_t, std::vector<const added_token*>> added_raw_, added_normalized_;
+  std::unordered_map<std::string, token_id> added_by_content_;
+  std::unordered_map<token_id, std::string> added_by_id_;
+  std::size_t vocab_size_ = 0;
+  std::unordered_set<token_id> special_;
+  std::optional<std::size_t> max_length_;
+  truncation_strategy strategy_ = truncation_strategy::longest_first;
+  bool truncate_left_ = false;
+};
+
+}  // namespace eigenformer::tokenizers
