@@ -44,6 +44,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -530,8 +531,29 @@ struct bpe_model final : model {
 
   static std::uint64_t key(token_id a, token_id b) { return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b); }
 
+  /// Pieces seen before and their ids (HF's BPE keeps such a cache too): words repeat, and
+  /// merging is quadratic in a word's length. Bounded; shared by threads under a mutex.
+  static constexpr std::size_t max_cache = 1 << 16;
+  mutable std::mutex cache_mutex;
+  mutable std::unordered_map<std::u32string, std::vector<token_id>> cache;
+
   void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
     if (piece.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex);
+      if (auto it = cache.find(std::u32string(piece)); it != cache.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    }
+    const std::size_t start = out.size();
+    merge_word(piece, out);
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.size() >= max_cache) cache.clear();
+    cache.emplace(piece, std::vector<token_id>(out.begin() + std::ptrdiff_t(start), out.end()));
+  }
+
+  void merge_word(std::u32string_view piece, std::vector<token_id>& out) const {
     if (ignore_merges) {
       if (token_id id = vocab.find(encode_utf8(piece)); id >= 0) {
         out.push_back(id);
@@ -901,6 +923,50 @@ struct post_template {
   bool has_pair = false;
 };
 
+/// Strings over code points in a trie, for leftmost-longest matching of the added tokens (HF uses
+/// an Aho-Corasick automaton with the same matches).
+struct token_trie {
+  struct node {
+    std::vector<std::pair<char32_t, std::uint32_t>> next;  ///< sorted by code point once built
+    std::int32_t token = -1;
+  };
+  std::vector<node> nodes = std::vector<node>(1);
+
+  bool empty() const noexcept { return nodes.size() == 1; }
+  /// Adds @p s for @p token (the first token of a string keeps it).
+  void add(std::u32string_view s, std::int32_t token) {
+    std::uint32_t n = 0;
+    for (char32_t c : s) {
+      std::uint32_t child = 0;
+      for (const auto& [k, v] : nodes[n].next)
+        if (k == c) child = v;
+      if (child == 0) {
+        child = std::uint32_t(nodes.size());
+        nodes[n].next.emplace_back(c, child);
+        nodes.emplace_back();
+      }
+      n = child;
+    }
+    if (nodes[n].token < 0) nodes[n].token = token;
+  }
+  void finish() {
+    for (auto& nd : nodes) std::sort(nd.next.begin(), nd.next.end());
+  }
+  /// The longest string starting at s[i]: {token, end}, or {-1, i}.
+  std::pair<std::int32_t, std::size_t> longest(std::u32string_view s, std::size_t i) const {
+    std::pair<std::int32_t, std::size_t> best{-1, i};
+    std::uint32_t n = 0;
+    for (std::size_t k = i; k < s.size(); ++k) {
+      const auto& nx = nodes[n].next;
+      auto it = std::lower_bound(nx.begin(), nx.end(), std::pair<char32_t, std::uint32_t>{s[k], 0});
+      if (it == nx.end() || it->first != s[k]) break;
+      n = it->second;
+      if (nodes[n].token >= 0) best = {nodes[n].token, k + 1};
+    }
+    return best;
+  }
+};
+
 }  // namespace tj_detail
 
 /// A tokenizer built from a Hugging Face `tokenizer.json`. Thread-compatible: `encode` and
@@ -1038,11 +1104,12 @@ class hf_tokenizer {
   }
 
   /// Splits each text segment at the added tokens whose `normalized` flag is @p normalized:
-  /// leftmost match first, the longest of those starting there; single_word, lstrip and
-  /// rstrip as HF's AddedVocabulary applies them.
+  /// leftmost match first, the longest of those starting there (a single_word token touching a
+  /// word character is skipped over, not shortened); lstrip and rstrip as HF's AddedVocabulary
+  /// applies them.
   std::vector<segment> split_added(std::vector<segment> in, bool normalized) const {
-    const auto& index = normalized ? added_normalized_ : added_raw_;
-    if (index.empty()) return in;
+    const auto& trie = normalized ? added_normalized_ : added_raw_;
+    if (trie.empty()) return in;
     std::vector<segment> out;
     for (auto& seg : in) {
       if (seg.added >= 0) {
@@ -1053,18 +1120,14 @@ class hf_tokenizer {
       std::size_t prev = 0, i = 0;
       bool first = seg.at_start;
       while (i < s.size()) {
-        const added_token* hit = nullptr;
-        if (auto it = index.find(s[i]); it != index.end()) {
-          for (const added_token* t : it->second) {  // longest first
-            if (s.compare(i, t->content.size(), t->content) != 0) continue;
-            const std::size_t e = i + t->content.size();
-            if (t->single_word && ((i > 0 && word_char(s[i - 1])) || (e < s.size() && word_char(s[e])))) continue;
-            hit = t;
-            break;
-          }
-        }
-        if (!hit) {
+        const auto [index, end] = trie.longest(s, i);
+        if (index < 0) {
           ++i;
+          continue;
+        }
+        const added_token* hit = &added_[std::size_t(index)];
+        if (hit->single_word && ((i > 0 && word_char(s[i - 1])) || (end < s.size() && word_char(s[end])))) {
+          i = end;  // rejected: as HF's non-overlapping search, the next match starts after it
           continue;
         }
         std::size_t b = i, e = i + hit->content.size();
@@ -1262,11 +1325,10 @@ class hf_tokenizer {
       if (tok.special) special_.insert(tok.id);
       added_.push_back(std::move(tok));
     }
-    for (const auto& t : added_) (t.normalized ? added_normalized_ : added_raw_)[t.content[0]].push_back(&t);
-    for (auto* index : {&added_normalized_, &added_raw_})
-      for (auto& [c, list] : *index)
-        std::stable_sort(list.begin(), list.end(),
-                         [](const added_token* x, const added_token* y) { return x->content.size() > y->content.size(); });
+    for (std::size_t i = 0; i < added_.size(); ++i)
+      (added_[i].normalized ? added_normalized_ : added_raw_).add(added_[i].content, std::int32_t(i));
+    added_normalized_.finish();
+    added_raw_.finish();
   }
 
   std::unique_ptr<tj_detail::normalizer> read_normalizer(const nlohmann::json& n, const std::string& path) {
@@ -1599,7 +1661,7 @@ class hf_tokenizer {
   tj_detail::post_template post_;
   bool has_post_ = false;
   std::vector<added_token> added_;
-  std::unordered_map<char32_t, std::vector<const added_token*>> added_raw_, added_normalized_;
+  tj_detail::token_trie added_raw_, added_normalized_;  ///< indices into added_
   std::unordered_map<std::string, token_id> added_by_content_;
   std::unordered_map<token_id, std::string> added_by_id_;
   std::size_t vocab_size_ = 0;
