@@ -160,6 +160,8 @@ TEST_CASE("tokenizer.json: BPE merges, byte fallback, unknown fusion, ignore_mer
   CHECK(bpe(R"(, "fuse_unk": true)").encode("\u00e9\u00e9a").ids == ids{0, 1});
   CHECK(bpe(R"(, "byte_fallback": true)").encode("\u00e9a").ids == ids{8, 9, 1});  // é = C3 A9
   CHECK(bpe(R"(, "byte_fallback": true)").encode("\u00e8").ids == ids{0});         // è = C3 A8: no <0xA8>
+  // HF's order: the unknown è waits while é falls back to bytes, and comes at the word's end.
+  CHECK(bpe(R"(, "byte_fallback": true)").encode("\u00e8\u00e9").ids == ids{8, 9, 0});
   CHECK(bpe(R"(, "ignore_merges": true)").encode("ca").ids == ids{7});             // the word itself is a token
   CHECK(bpe(R"(, "ignore_merges": true)").encode("abc").ids == ids{5});
   // Without an unknown token, a character the vocabulary lacks is dropped (as HF does).
@@ -170,6 +172,14 @@ TEST_CASE("tokenizer.json: BPE merges, byte fallback, unknown fusion, ignore_mer
       "vocab": {"a": 0, "##b": 1, "##c</w>": 2, "ab": 3, "abc</w>": 4, "c</w>": 5}, "merges": ["a ##b", "ab ##c</w>"]},
       "pre_tokenizer": {"type": "WhitespaceSplit"}})");
   CHECK(sub.encode("abc c").ids == ids{4, 5});
+  // One merge at a time, each new pair at once in rank order (HF's merge_all): a b a b takes
+  // (a b) at 0, then (ab a) of rank 0, leaving b; merging every (a b) first would give ab ab.
+  const auto order = make(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "aba": 3}, "merges": ["ab a", "a b"]}})");
+  CHECK(order.encode("abab").ids == ids{3, 1});
+  // A merge given twice ranks where it last appears (HF's merge map keeps the last).
+  const auto twice = make(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4},
+      "merges": ["a b", "b c", "a b"]}})");
+  CHECK(twice.encode("abc").ids == ids{0, 4});
 }
 
 TEST_CASE("tokenizer.json: WordPiece and Unigram", "[tokenizers][tokenizer_json]") {
@@ -198,28 +208,37 @@ TEST_CASE("tokenizer.json: added tokens with lstrip, rstrip, single_word, normal
   const auto with = [&](const std::string& added, const std::string& normalizer = "null") {
     return make(wordlevel(v, normalizer, split, "null", "null", added));
   };
+  // Ids as HF assigns them: the first beyond the vocabulary's 7 is 7.
   const auto x = [](bool l, bool r) {
-    return std::string(R"([{"id": 10, "content": "<x>", "single_word": false, "lstrip": )") + (l ? "true" : "false") +
+    return std::string(R"([{"id": 7, "content": "<x>", "single_word": false, "lstrip": )") + (l ? "true" : "false") +
            R"(, "rstrip": )" + (r ? "true" : "false") + R"(, "normalized": false, "special": true}])";
   };
-  CHECK(with(x(false, false)).encode("a <x> b").ids == ids{1, 3, 10, 3, 2});
-  CHECK(with(x(true, false)).encode("a <x> b").ids == ids{1, 10, 3, 2});
-  CHECK(with(x(false, true)).encode("a <x> b").ids == ids{1, 3, 10, 2});
-  CHECK(with(x(true, true)).encode("a  <x>  b").ids == ids{1, 10, 2});
-  CHECK(with(x(false, false)).encode("<x><x>").ids == ids{10, 10});
-  CHECK(with(x(false, false)).id_to_token(10) == "<x>");
-  CHECK(with(x(false, false)).vocab_size() == 11);
-  CHECK(with(x(false, false)).is_special(10));
-  CHECK(with(x(false, false)).decode(ids{1, 10, 2}, true) == "a b");  // no decoder: tokens joined by spaces
-  // single_word: "ab" only where no word character touches it.
-  const std::string ab = R"([{"id": 11, "content": "ab", "single_word": true, "lstrip": false, "rstrip": false, "normalized": false, "special": false}])";
-  CHECK(with(ab).encode("ab cab abc").ids == ids{11, 3, 0, 3, 0});
+  CHECK(with(x(false, false)).encode("a <x> b").ids == ids{1, 3, 7, 3, 2});
+  CHECK(with(x(true, false)).encode("a <x> b").ids == ids{1, 7, 3, 2});
+  CHECK(with(x(false, true)).encode("a <x> b").ids == ids{1, 3, 7, 2});
+  CHECK(with(x(true, true)).encode("a  <x>  b").ids == ids{1, 7, 2});
+  CHECK(with(x(false, false)).encode("<x><x>").ids == ids{7, 7});
+  CHECK(with(x(false, false)).id_to_token(7) == "<x>");
+  CHECK(with(x(false, false)).vocab_size() == 8);
+  CHECK(with(x(false, false)).is_special(7));
+  CHECK(!with(x(false, false)).is_special(1));
+  CHECK(with(x(false, false)).decode(ids{1, 7, 2}, true) == "a b");  // no decoder: tokens joined by spaces
+  CHECK(with(x(false, false)).decode(ids{1, 7, 2}) == "a <x> b");
+  // single_word: "ab" only where no word character touches it; a match it rejects is skipped
+  // over whole, as HF's non-overlapping search does.
+  const std::string ab = R"([{"id": 7, "content": "ab", "single_word": true, "lstrip": false, "rstrip": false, "normalized": false, "special": false}])";
+  CHECK(with(ab).encode("ab cab abc").ids == ids{7, 3, 0, 3, 0});
+  CHECK(with(ab).encode("ab\u0301").ids == ids{0});  // a combining mark is a word character
   // normalized: matched after the normalizer (here Lowercase), on the normalized text.
-  const std::string hi = R"([{"id": 12, "content": "hi", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false}])";
-  CHECK(with(hi, R"({"type": "Lowercase"})").encode("HI THERE").ids == ids{12, 3, 6});
-  // Longest match first among tokens sharing a start.
-  const std::string two = R"([{"id": 13, "content": "<a>", "special": true}, {"id": 14, "content": "<a><b>", "special": true}])";
-  CHECK(with(two).encode("<a><b><a>").ids == ids{14, 13});
+  const std::string yo = R"([{"id": 7, "content": "yo", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false}])";
+  CHECK(with(yo, R"({"type": "Lowercase"})").encode("YO THERE").ids == ids{7, 3, 6});
+  // The model does not know the added tokens: "yo" inside a word stays the model's business.
+  CHECK(with(yo).token_to_id("yo") == 7);
+  // Longest match first among tokens sharing a start; the id of a token the model has is its.
+  const std::string two = R"([{"id": 7, "content": "<a>", "special": true}, {"id": 8, "content": "<a><b>", "special": true},
+                              {"id": 1, "content": "a", "special": false}])";
+  CHECK(with(two).encode("<a><b><a>").ids == ids{8, 7});
+  CHECK(with(two).vocab_size() == 9);
 }
 
 TEST_CASE("tokenizer.json: post-processors, pairs and truncation", "[tokenizers][tokenizer_json]") {
@@ -246,6 +265,7 @@ TEST_CASE("tokenizer.json: post-processors, pairs and truncation", "[tokenizers]
       v, "null", ws, R"({"type": "RobertaProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1], "trim_offsets": true, "add_prefix_space": true})"));
   CHECK(roberta.encode_pair("a", "b").ids == ids{1, 3, 2, 2, 4, 2});
   CHECK(roberta.encode_pair("a", "b").token_types == ids(6, 0));
+  CHECK(roberta.encode_pair("a", "b", false).token_types == ids(2, 0));  // the template's types without its tokens
   CHECK(roberta.encode("a").ids == ids{1, 3, 2});
   // Truncation to 6 with the specials counted: 3 of them for a pair leave 3 for 4 + 3 tokens.
   // HF's longest-first: both too long for the shorter to stay whole, so halves, the longer
@@ -362,15 +382,28 @@ TEST_CASE("tokenizer.json: malformed and unimplemented parts are rejected by nam
   rejects(R"({"model": {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": null}})", "model.unk_id");
   rejects(R"({"model": {"type": "Unigram", "vocab": [["a", "x"]], "unk_id": 0}})", "model.vocab[0]");
   rejects(R"({"model": {"type": "SentencePieceBPE", "vocab": {}}})", "'SentencePieceBPE' (not implemented)");
-  rejects(R"({"padding": {"strategy": {"Fixed": 8}, "direction": "Right"}, "model": {"type": "WordLevel", "vocab": {"a": 0}}})",
+  rejects(R"({"padding": {"strategy": {"Fixed": 8}, "direction": "Right"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}})",
           "padding.strategy");
   rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}, "unknown": 1})", "tokenizer.json.unknown");
-  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}, "added_tokens": [{"id": 5000000, "content": "x"}]})", "added_tokens[0].id");
+  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "added_tokens": [{"id": 5000000, "content": "x"}]})",
+          "added_tokens[0].id");
+  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1}, "unk_token": "a"}, "added_tokens": [{"id": 0, "content": "b"}]})",
+          "the model's id of 'b'");
+  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}})", "model.unk_token");
+  rejects(wordlevel(v, "null", "null", R"({"type": "BertProcessing", "sep": ["[SEP]", 2000000000], "cls": ["a", 1]})"),
+          "post_processor.sep");
+  rejects(wordlevel(v, "null", "null", R"({"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}], "special_tokens": {}})"),
+          "post_processor.pair");
+  {
+    std::string deep = R"({"type": "Lowercase"})";
+    for (int i = 0; i < 40; ++i) deep = R"({"type": "Sequence", "normalizers": [)" + deep + "]}";
+    rejects(wordlevel(v, deep, "null"), "nested at most 32 deep");
+  }
   rejects(wordlevel(v, "null", "null", R"({"type": "TemplateProcessing", "single": [{"Sequence": {"id": "C", "type_id": 0}}], "special_tokens": {}})"),
           "post_processor.single[0].Sequence.id");
   rejects(wordlevel(v, "null", "null", R"({"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[X]", "type_id": 0}}], "special_tokens": {}})"),
           "'[X]'");
-  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}, "normalizer": {"type": "Replace", "pattern": {"Glob": "*"}, "content": ""}})",
+  rejects(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "normalizer": {"type": "Replace", "pattern": {"Glob": "*"}, "content": ""}})",
           "normalizer.pattern");
 }
 
@@ -394,7 +427,9 @@ TEST_CASE("tokenizer.json in a folder is chosen before the older files", "[token
 // tools/fetch_tokenizer_files.sh and are skipped without it.
 TEST_CASE("tokenizer.json: reference ids, pairs and decodes on fixtures and real files", "[tokenizers][tokenizer_json]") {
   const auto refs = eftest::load_fixture("tokenizer_json/refs.json");
-  const std::filesystem::path data = std::filesystem::path(std::getenv("EIGENFORMER_TEST_DATA_DIR")) / "tokenizer_json";
+  const char* data_dir = std::getenv("EIGENFORMER_TEST_DATA_DIR");
+  REQUIRE(data_dir != nullptr);  // (load_fixture above has said how to set it)
+  const std::filesystem::path data = std::filesystem::path(data_dir) / "tokenizer_json";
   const auto cache = tokenizer_files();
   const auto& texts = refs["texts"];
   std::size_t checked_files = 0, checked_cases = 0;

@@ -17,12 +17,19 @@
 namespace eigenformer::io {
 
 namespace detail {
+/// The deepest nesting of arrays and objects a JSON file may have (serde_json's limit, which
+/// the Hugging Face tools that write these files share): deeper values would make every
+/// recursive walk over them, such as printing one in an error, a stack overflow.
+inline constexpr int max_json_depth = 128;
+
 /// Parses @p text without throwing: discarded on a parse error; @p duplicate receives the first
-/// key an object holds twice (nlohmann keeps the last one silently), else stays empty.
-inline nlohmann::json parse_json_strict(std::string_view text, std::string& duplicate) {
+/// key an object holds twice (nlohmann keeps the last one silently), else stays empty;
+/// @p depth (when given) the deepest nesting seen.
+inline nlohmann::json parse_json_strict(std::string_view text, std::string& duplicate, int* depth_seen = nullptr) {
   std::vector<std::unordered_set<std::string>> keys;  // the keys of each object being parsed, by depth
   const nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
+    if (depth_seen && depth > *depth_seen) *depth_seen = depth;
     const auto d = std::size_t(depth);
     if (ev == E::object_start) {
       if (keys.size() <= d) keys.resize(d + 1);
@@ -51,9 +58,13 @@ inline std::string json_parse_failure(std::string_view text) {
 /// included) or holds an object with a key twice (which value would count is not defined).
 inline nlohmann::json parse_json(std::string_view text, const std::string& file) {
   std::string duplicate;
-  nlohmann::json j = detail::parse_json_strict(text, duplicate);
+  int depth = 0;
+  nlohmann::json j = detail::parse_json_strict(text, duplicate, &depth);
   if (j.is_discarded())
     throw_error<format_error>("io.json", "content", "valid JSON (UTF-8)", detail::json_parse_failure(text), file);
+  if (depth > detail::max_json_depth)
+    throw_error<format_error>("io.json", "nesting", "arrays and objects at most " + std::to_string(detail::max_json_depth) + " deep",
+                              std::to_string(depth) + " deep", file);
   if (!duplicate.empty())
     throw_error<format_error>("io.json", "object key '" + duplicate + "'", "each key once in an object", "twice", file);
   return j;

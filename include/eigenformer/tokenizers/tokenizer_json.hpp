@@ -42,6 +42,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -254,6 +255,20 @@ struct strip_accents_normalizer final : normalizer {
   }
 };
 
+/// HF's BertNormalizer predicates (normalizers/bert.rs), which differ from Python BERT's
+/// (unicode.hpp): control is any "other" but the three whitespace controls (Cc, Cf, Co here),
+/// whitespace is White_Space, and the ideograph blocks start one at U+2B920, not U+2B820.
+inline bool is_other(char32_t c) noexcept {
+  if (c == U'\t' || c == U'\n' || c == U'\r') return false;
+  const auto g = unicode::category(c);
+  return g == unicode::general_category::Cc || g == unicode::general_category::Cf || g == unicode::general_category::Co;
+}
+inline bool is_chinese(char32_t c) noexcept {
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x20000 && c <= 0x2a6df) ||
+         (c >= 0x2a700 && c <= 0x2b73f) || (c >= 0x2b740 && c <= 0x2b81f) || (c >= 0x2b920 && c <= 0x2ceaf) ||
+         (c >= 0xf900 && c <= 0xfaff) || (c >= 0x2f800 && c <= 0x2fa1f);
+}
+
 struct bert_normalizer final : normalizer {
   bool clean_text = true, chinese = true, strip_accents = true, lowercase = true;
   void apply(std::u32string& s) const override {
@@ -261,10 +276,10 @@ struct bert_normalizer final : normalizer {
     out.reserve(s.size());
     for (char32_t c : s) {
       if (clean_text) {
-        if (c == 0 || c == 0xfffd || unicode::is_bert_control(c)) continue;
-        if (unicode::is_bert_whitespace(c)) c = U' ';
+        if (c == 0 || c == 0xfffd || is_other(c)) continue;
+        if (is_white_space(c)) c = U' ';
       }
-      if (chinese && unicode::is_cjk(c)) {
+      if (chinese && is_chinese(c)) {
         out.push_back(U' ');
         out.push_back(c);
         out.push_back(U' ');
@@ -533,13 +548,13 @@ struct bpe_model final : model {
 
   /// Pieces seen before and their ids (HF's BPE keeps such a cache too): words repeat, and
   /// merging is quadratic in a word's length. Bounded; shared by threads under a mutex.
-  static constexpr std::size_t max_cache = 1 << 16;
+  static constexpr std::size_t max_cache = 1 << 16, max_cached_piece = 256;  ///< HF caches pieces under 256 bytes
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::u32string, std::vector<token_id>> cache;
 
   void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
     if (piece.empty()) return;
-    {
+    if (piece.size() < max_cached_piece) {
       std::lock_guard<std::mutex> lock(cache_mutex);
       if (auto it = cache.find(std::u32string(piece)); it != cache.end()) {
         out.insert(out.end(), it->second.begin(), it->second.end());
@@ -548,62 +563,90 @@ struct bpe_model final : model {
     }
     const std::size_t start = out.size();
     merge_word(piece, out);
+    if (piece.size() >= max_cached_piece) return;
     std::lock_guard<std::mutex> lock(cache_mutex);
     if (cache.size() >= max_cache) cache.clear();
     cache.emplace(piece, std::vector<token_id>(out.begin() + std::ptrdiff_t(start), out.end()));
   }
 
+  /// HF's BPE::merge_word: each character (with the continuing prefix after the first, the
+  /// suffix on the last) is a token, or its UTF-8 bytes' <0xXX> tokens with byte_fallback, or
+  /// the unknown token, which waits (fused with the next unknowns under fuse_unk) until a
+  /// character of the vocabulary or the end of the word comes; then the merges, one at a time,
+  /// lowest rank first and the leftmost of equal ranks, each as soon as it is formed (HF's
+  /// word.rs merge_all: a heap of candidate pairs over a linked list of symbols).
   void merge_word(std::u32string_view piece, std::vector<token_id>& out) const {
+    std::string sym;
     if (ignore_merges) {
-      if (token_id id = vocab.find(encode_utf8(piece)); id >= 0) {
+      sym = encode_utf8(piece);
+      if (token_id id = vocab.find(sym); id >= 0) {
         out.push_back(id);
         return;
       }
     }
     std::vector<token_id> word;
-    bool last_unk = false;
-    std::string sym;
+    bool pending_unk = false;
     for (std::size_t i = 0; i < piece.size(); ++i) {
       sym.clear();
       if (i > 0) sym += prefix;
       append_utf8(sym, piece[i]);
       if (i + 1 == piece.size()) sym += suffix;
       if (token_id id = vocab.find(sym); id >= 0) {
+        if (pending_unk) word.push_back(unk), pending_unk = false;
         word.push_back(id);
-        last_unk = false;
         continue;
       }
       if (byte_fallback) {
-        std::string utf8;
-        append_utf8(utf8, piece[i]);
         bool all = true;
-        for (unsigned char b : utf8) all = all && bytes[b] >= 0;
-        if (all) {
-          for (unsigned char b : utf8) word.push_back(bytes[b]);
-          last_unk = false;
+        for (unsigned char b : sym) all = all && bytes[b] >= 0;
+        if (all) {  // (a waiting unknown stays waiting, as in HF)
+          for (unsigned char b : sym) word.push_back(bytes[b]);
           continue;
         }
       }
       if (unk < 0) continue;  // HF drops a character it cannot represent when there is no unk token
-      if (!(fuse_unk && last_unk)) word.push_back(unk);
-      last_unk = true;
+      if (pending_unk && !fuse_unk) word.push_back(unk);
+      pending_unk = true;
     }
-    // Merges, lowest rank first (the leftmost of equal ranks), until none applies.
-    while (word.size() > 1) {
-      int best = std::numeric_limits<int>::max();
-      std::size_t at = 0;
-      for (std::size_t i = 0; i + 1 < word.size(); ++i) {
-        auto it = merges.find(key(word[i], word[i + 1]));
-        if (it != merges.end() && it->second.rank < best) best = it->second.rank, at = i;
+    if (pending_unk) word.push_back(unk);
+    const std::size_t n = word.size();
+    if (n > 1 && !merges.empty()) {
+      std::vector<std::ptrdiff_t> prev(n), next(n);
+      std::vector<char> alive(n, 1);
+      for (std::size_t i = 0; i < n; ++i) prev[i] = std::ptrdiff_t(i) - 1, next[i] = i + 1 < n ? std::ptrdiff_t(i) + 1 : -1;
+      struct candidate {
+        int rank;
+        std::size_t pos;
+        token_id result;
+        bool operator>(const candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+      };
+      std::vector<candidate> heap;
+      const auto push = [&](std::size_t pos) {
+        if (next[pos] < 0) return;
+        auto it = merges.find(key(word[pos], word[std::size_t(next[pos])]));
+        if (it == merges.end()) return;
+        heap.push_back({it->second.rank, pos, it->second.result});
+        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+      };
+      for (std::size_t i = 0; i + 1 < n; ++i) push(i);
+      while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+        const candidate c = heap.back();
+        heap.pop_back();
+        if (!alive[c.pos] || next[c.pos] < 0) continue;
+        const auto right = std::size_t(next[c.pos]);
+        auto it = merges.find(key(word[c.pos], word[right]));
+        if (it == merges.end() || it->second.result != c.result) continue;  // a pair that has changed since
+        word[c.pos] = c.result;
+        alive[right] = 0;
+        next[c.pos] = next[right];
+        if (next[right] >= 0) prev[std::size_t(next[right])] = std::ptrdiff_t(c.pos);
+        if (prev[c.pos] >= 0) push(std::size_t(prev[c.pos]));
+        push(c.pos);
       }
-      if (best == std::numeric_limits<int>::max()) break;
-      const token_id a = word[at], b = word[at + 1], r = merges.at(key(a, b)).result;
-      std::size_t w = 0;
-      for (std::size_t i = 0; i < word.size();) {
-        if (i + 1 < word.size() && word[i] == a && word[i + 1] == b) word[w++] = r, i += 2;
-        else word[w++] = word[i++];
-      }
-      word.resize(w);
+      for (std::size_t i = 0; i < n; ++i)
+        if (alive[i]) out.push_back(word[i]);
+      return;
     }
     out.insert(out.end(), word.begin(), word.end());
   }
@@ -652,9 +695,9 @@ struct wordlevel_model final : model {
 };
 
 /// Unigram (SentencePiece's unigram language model, as HF's `Unigram`): the segmentation of
-/// highest total log-probability (Viterbi). A character no piece covers is the unknown token
-/// with the score min − 10 (kUnkPenalty), consecutive unknowns fused into one; with
-/// byte_fallback, it is its UTF-8 bytes' <0xXX> tokens instead when they exist.
+/// highest total log-probability (Viterbi). A character no piece covers scores min − 10
+/// (kUnkPenalty); a run of them is one piece: the unknown token, or with byte_fallback its
+/// UTF-8 bytes' <0xXX> tokens when they all exist.
 struct unigram_model final : model {
   std::vector<double> score;  ///< by id
   token_id unk = -1;
@@ -662,6 +705,7 @@ struct unigram_model final : model {
   std::size_t max_len = 1;  ///< longest piece, in code points
   double unk_score = 0;
   std::array<token_id, 256> bytes{};
+  static constexpr token_id unknown = -2;  ///< a path step over a character no piece covers
 
   void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
     const std::size_t n = piece.size();
@@ -684,34 +728,36 @@ struct unigram_model final : model {
         const double s = best[i] + score[std::size_t(id)];
         if (s > best[i + len]) best[i + len] = s, from[i + len] = i, via[i + len] = id;
       }
-      if (!single) {  // the character alone as the unknown token
+      if (!single) {  // the character alone as an unknown piece
         const double s = best[i] + unk_score;
-        if (s > best[i + 1]) best[i + 1] = s, from[i + 1] = i, via[i + 1] = unk;
+        if (s > best[i + 1]) best[i + 1] = s, from[i + 1] = i, via[i + 1] = unknown;
       }
     }
-    std::vector<std::pair<std::size_t, token_id>> path;  // (start, id)
+    std::vector<std::pair<std::size_t, token_id>> path;  // (start, id or `unknown`)
     for (std::size_t e = n; e > 0; e = from[e]) path.emplace_back(from[e], via[e]);
     std::reverse(path.begin(), path.end());
-    bool last_unk = false;
-    for (auto [start, id] : path) {
-      if (id == unk) {
-        if (byte_fallback) {
-          std::string utf8;
-          append_utf8(utf8, piece[start]);
-          bool all = true;
-          for (unsigned char b : utf8) all = all && bytes[b] >= 0;
-          if (all) {
-            for (unsigned char b : utf8) out.push_back(bytes[b]);
-            last_unk = false;
-            continue;
-          }
-        }
-        if (!last_unk) out.push_back(unk);
-        last_unk = true;
+    // Consecutive unknown characters are one piece (HF's encode_optimized fuses them), which is
+    // then looked up, or spelled in <0xXX> tokens with byte_fallback, or the unknown token.
+    for (std::size_t k = 0; k < path.size();) {
+      if (path[k].second != unknown) {
+        out.push_back(path[k++].second);
         continue;
       }
-      out.push_back(id);
-      last_unk = false;
+      std::size_t e = k + 1;
+      while (e < path.size() && path[e].second == unknown) ++e;
+      const std::size_t end = e < path.size() ? path[e].first : n;
+      const std::string text = encode_utf8(piece.substr(path[k].first, end - path[k].first));
+      if (token_id id = vocab.find(text); id >= 0) {
+        out.push_back(id);
+      } else {
+        bool all = byte_fallback;
+        for (unsigned char b : text) all = all && bytes[b] >= 0;
+        if (all)
+          for (unsigned char b : text) out.push_back(bytes[b]);
+        else
+          out.push_back(unk);
+      }
+      k = e;
     }
   }
 };
@@ -747,31 +793,36 @@ struct byte_level_dec final : decoder {
     }
     t.assign(1, lossy_utf8(bytes));
   }
-  /// String::from_utf8_lossy: each maximal invalid sequence becomes U+FFFD.
+  /// String::from_utf8_lossy: each maximal prefix of a valid sequence that is cut short, and
+  /// each byte that starts none, becomes one U+FFFD (Unicode's "maximal subparts").
   static std::string lossy_utf8(const std::string& b) {
     std::string out;
     std::size_t i = 0;
     while (i < b.size()) {
       const auto c = static_cast<unsigned char>(b[i]);
-      std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-      bool ok = len > 0 && i + len <= b.size();
-      for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(b[i + k]) & 0xc0) == 0x80;
-      if (ok) {
-        try {
-          decode_utf8(std::string_view(b).substr(i, len));
-        } catch (const format_error&) {
-          ok = false;
-        }
-      }
-      if (ok) {
-        out.append(b, i, len);
-        i += len;
-      } else {
+      std::size_t need = 0;
+      unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+      if (c < 0x80) need = 0;
+      else if (c >= 0xc2 && c <= 0xdf) need = 1;
+      else if (c == 0xe0) need = 2, lo = 0xa0;
+      else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) need = 2;
+      else if (c == 0xed) need = 2, hi = 0x9f;
+      else if (c == 0xf0) need = 3, lo = 0x90;
+      else if (c >= 0xf1 && c <= 0xf3) need = 3;
+      else if (c == 0xf4) need = 3, hi = 0x8f;
+      else {
         out += "\xEF\xBF\xBD";
         ++i;
-        // The rest of a truncated sequence belongs to the same replacement.
-        while (i < b.size() && (static_cast<unsigned char>(b[i]) & 0xc0) == 0x80 && len > 1) ++i, --len;
+        continue;
       }
+      std::size_t k = 1;
+      for (; k <= need && i + k < b.size(); ++k) {
+        const auto d = static_cast<unsigned char>(b[i + k]);
+        if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xbf)) break;
+      }
+      if (k == need + 1) out.append(b, i, k);
+      else out += "\xEF\xBF\xBD";
+      i += k;
     }
     return out;
   }
@@ -815,10 +866,8 @@ struct metaspace_dec final : decoder {
   std::string replacement = "\u2581";
   bool strip_first = true;  ///< prepend_scheme other than "never"
   void apply(std::vector<std::string>& t) const override {
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      replace_all(t[i], replacement, " ");
-      if (i == 0 && strip_first && !t[i].empty() && t[i][0] == ' ') t[i].erase(0, 1);
-    }
+    for (std::size_t i = 0; i < t.size(); ++i)  // HF drops every replacement of the first token
+      replace_all(t[i], replacement, i == 0 && strip_first ? "" : " ");
   }
 };
 
@@ -1144,7 +1193,8 @@ class hf_tokenizer {
     }
     return out;
   }
-  static bool word_char(char32_t c) { return tj_detail::is_alphanumeric(c) || c == U'_'; }
+  /// Rust regex's \w, what HF's single_word tests (UTS #18: the Word property and the joiners).
+  static bool word_char(char32_t c) { return unicode::is_word(c) || c == 0x200c || c == 0x200d; }
 
   void truncate(std::vector<token_id>& a, std::vector<token_id>* b, bool add_special) const {
     if (!max_length_) return;
@@ -1174,7 +1224,7 @@ class hf_tokenizer {
 
   encoding post_process(const std::vector<token_id>& a, const std::vector<token_id>* b, bool add_special) const {
     encoding e;
-    if (!add_special || !has_post_) {  // no template: the pieces as they are, the second of type 1
+    if (!has_post_) {  // no template: the pieces as they are, the second of type 1
       e.ids = a;
       e.token_types.assign(a.size(), 0);
       if (b) {
@@ -1183,7 +1233,10 @@ class hf_tokenizer {
       }
       return e;
     }
+    // The template's sequences with their type ids; its special tokens only when asked for (HF
+    // applies the template's types either way).
     for (const auto& p : b ? post_.pair : post_.single) {
+      if (!p.is_sequence && !add_special) continue;
       const std::vector<token_id>& src = p.is_sequence ? (p.sequence == 0 ? a : *b) : p.ids;
       e.ids.insert(e.ids.end(), src.begin(), src.end());
       e.token_types.insert(e.token_types.end(), src.size(), p.type_id);
@@ -1237,7 +1290,7 @@ class hf_tokenizer {
         joined += right.rfind(bpe->prefix, 0) == 0 ? right.substr(bpe->prefix.size()) : right;
         const token_id res = bpe->vocab.find(joined);
         if (res < 0) r_.fail(path, "a merge whose result is in model.vocab", "'" + joined + "', which is not");
-        bpe->merges.emplace(bpe_model::key(a, b), bpe_model::merge{int(i), res});  // the first of duplicates wins
+        bpe->merges.insert_or_assign(bpe_model::key(a, b), bpe_model::merge{int(i), res});  // the last of duplicates wins, as in HF
       }
       model_ = std::move(bpe);
     } else if (type == "WordPiece") {
@@ -1255,10 +1308,9 @@ class hf_tokenizer {
       r_.only(m, "model", {"type", "unk_token", "vocab"});
       auto wl = std::make_unique<wordlevel_model>();
       wl->vocab.read_map(r_, r_.member(m, "vocab", "model"), "model.vocab");
-      if (const auto* u = r_.optional(m, "unk_token")) {
-        wl->unk = wl->vocab.find(u->is_string() ? u->get<std::string>() : std::string());
-        if (wl->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", u->dump());
-      }
+      const std::string unk = r_.string(m, "unk_token", "model");  // required, as in HF
+      wl->unk = wl->vocab.find(unk);
+      if (wl->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", "'" + unk + "'");
       model_ = std::move(wl);
     } else if (type == "Unigram") {
       r_.only(m, "model", {"type", "unk_id", "vocab", "byte_fallback"});
@@ -1294,8 +1346,8 @@ class hf_tokenizer {
 
   void read_added(const nlohmann::json& a) {
     if (!a.is_array()) r_.fail("added_tokens", "an array", a.type_name());
-    std::vector<const added_token*> all;
     added_.reserve(a.size());
+    token_id max_added = -1, next_free = token_id(model_->vocab.ids.size());
     for (std::size_t i = 0; i < a.size(); ++i) {
       const std::string path = "added_tokens[" + std::to_string(i) + "]";
       const auto& t = a[i];
@@ -1313,8 +1365,18 @@ class hf_tokenizer {
       // An added token's id may be the model's id of the same token, or one beyond the model's
       // vocabulary. The model itself knows only its own vocabulary (as in HF's Rust library), so
       // an added token is found only by the matching below, never inside a word.
-      if (std::size_t(tok.id) > model_->vocab.tokens.size() + a.size() + 4096)  // a table sized by the file
-        r_.fail(path + ".id", "an id within 4096 of the vocabulary's size plus the added tokens' count", std::to_string(tok.id));
+      // HF assigns the id itself (added_vocabulary.rs add_tokens): the model's id of the same
+      // token, else the next one free after the vocabulary and the added tokens before it. A
+      // file whose id differs would be read differently by HF and by a reader that takes the
+      // file's word: rejected.
+      const token_id model_id = model_->vocab.find(content);
+      const token_id expected = model_id >= 0 ? model_id : next_free;
+      if (tok.id != expected)
+        r_.fail(path + ".id",
+                std::to_string(expected) + (model_id >= 0 ? " (the model's id of '" + content + "')" : " (the next free id)"),
+                std::to_string(tok.id));
+      max_added = std::max(max_added, tok.id);
+      next_free = std::max(token_id(model_->vocab.ids.size()), max_added + 1);
       if (tok.normalized && normalizer_) {  // matched on normalized text, so its content is normalized too
         normalizer_->apply(tok.content);
         if (tok.content.empty()) r_.fail(path + ".content", "a token the normalizer leaves non-empty", "'" + content + "'");
@@ -1331,7 +1393,8 @@ class hf_tokenizer {
     added_raw_.finish();
   }
 
-  std::unique_ptr<tj_detail::normalizer> read_normalizer(const nlohmann::json& n, const std::string& path) {
+  std::unique_ptr<tj_detail::normalizer> read_normalizer(const nlohmann::json& n, const std::string& path, int depth = 0) {
+    if (depth > max_depth) r_.fail(path, "Sequences nested at most " + std::to_string(max_depth) + " deep", "deeper");
     using namespace tj_detail;
     const std::string type = r_.string(n, "type", path);
     if (type == "Sequence") {
@@ -1340,7 +1403,7 @@ class hf_tokenizer {
       const auto& list = r_.member(n, "normalizers", path);
       if (!list.is_array()) r_.fail(path + ".normalizers", "an array", list.type_name());
       for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_normalizer(list[i], path + ".normalizers[" + std::to_string(i) + "]"));
+        seq->steps.push_back(read_normalizer(list[i], path + ".normalizers[" + std::to_string(i) + "]", depth + 1));
       return seq;
     }
     if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
@@ -1391,7 +1454,8 @@ class hf_tokenizer {
             "'" + type + "' (not implemented)");
   }
 
-  std::unique_ptr<tj_detail::pre_tokenizer> read_pre(const nlohmann::json& p, const std::string& path) {
+  std::unique_ptr<tj_detail::pre_tokenizer> read_pre(const nlohmann::json& p, const std::string& path, int depth = 0) {
+    if (depth > max_depth) r_.fail(path, "Sequences nested at most " + std::to_string(max_depth) + " deep", "deeper");
     using namespace tj_detail;
     const std::string type = r_.string(p, "type", path);
     if (type == "Sequence") {
@@ -1400,7 +1464,7 @@ class hf_tokenizer {
       const auto& list = r_.member(p, "pretokenizers", path);
       if (!list.is_array()) r_.fail(path + ".pretokenizers", "an array", list.type_name());
       for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_pre(list[i], path + ".pretokenizers[" + std::to_string(i) + "]"));
+        seq->steps.push_back(read_pre(list[i], path + ".pretokenizers[" + std::to_string(i) + "]", depth + 1));
       return seq;
     }
     if (type == "ByteLevel") {
@@ -1477,7 +1541,8 @@ class hf_tokenizer {
     return r_.boolean_or(p, "add_prefix_space", path, true) ? scheme::always : scheme::never;  // files before prepend_scheme
   }
 
-  void read_post(const nlohmann::json& p, const std::string& path) {
+  void read_post(const nlohmann::json& p, const std::string& path, int depth = 0) {
+    if (depth > max_depth) r_.fail(path, "Sequences nested at most " + std::to_string(max_depth) + " deep", "deeper");
     using namespace tj_detail;
     const std::string type = r_.string(p, "type", path);
     if (type == "ByteLevel") {
@@ -1488,7 +1553,7 @@ class hf_tokenizer {
       r_.only(p, path, {"type", "processors"});
       const auto& list = r_.member(p, "processors", path);
       if (!list.is_array()) r_.fail(path + ".processors", "an array", list.type_name());
-      for (std::size_t i = 0; i < list.size(); ++i) read_post(list[i], path + ".processors[" + std::to_string(i) + "]");
+      for (std::size_t i = 0; i < list.size(); ++i) read_post(list[i], path + ".processors[" + std::to_string(i) + "]", depth + 1);
       return;
     }
     if (has_post_) r_.fail(path, "at most one processor that adds special tokens", "a second one, '" + type + "'");
@@ -1503,6 +1568,7 @@ class hf_tokenizer {
     if (type == "BertProcessing") {
       r_.only(p, path, {"type", "sep", "cls"});
       const token_id sep = special("sep"), cls = special("cls");
+      check_id(sep, path + ".sep"), check_id(cls, path + ".cls");
       post_.single = {tok(cls, 0), seq(0, 0), tok(sep, 0)};
       post_.pair = {tok(cls, 0), seq(0, 0), tok(sep, 0), seq(1, 1), tok(sep, 1)};
       post_.has_pair = true;
@@ -1511,6 +1577,7 @@ class hf_tokenizer {
     if (type == "RobertaProcessing") {
       r_.only(p, path, {"type", "sep", "cls", "trim_offsets", "add_prefix_space"});
       const token_id sep = special("sep"), cls = special("cls");
+      check_id(sep, path + ".sep"), check_id(cls, path + ".cls");
       post_.single = {tok(cls, 0), seq(0, 0), tok(sep, 0)};
       post_.pair = {tok(cls, 0), seq(0, 0), tok(sep, 0), tok(sep, 0), seq(1, 0), tok(sep, 0)};
       post_.has_pair = true;
@@ -1551,10 +1618,8 @@ class hf_tokenizer {
         }
       };
       read_template("single", post_.single, 0);
-      if (r_.optional(p, "pair")) {
-        read_template("pair", post_.pair, 1);
-        post_.has_pair = true;
-      }
+      read_template("pair", post_.pair, 1);  // required, as in HF
+      post_.has_pair = true;
       for (const auto& piece : post_.single)
         for (token_id id : piece.ids) check_id(id, path + ".special_tokens");
       for (const auto& piece : post_.pair)
@@ -1570,7 +1635,8 @@ class hf_tokenizer {
       r_.fail(path, "ids of the vocabulary", std::to_string(id));
   }
 
-  std::unique_ptr<tj_detail::decoder> read_decoder(const nlohmann::json& d, const std::string& path) {
+  std::unique_ptr<tj_detail::decoder> read_decoder(const nlohmann::json& d, const std::string& path, int depth = 0) {
+    if (depth > max_depth) r_.fail(path, "Sequences nested at most " + std::to_string(max_depth) + " deep", "deeper");
     using namespace tj_detail;
     const std::string type = r_.string(d, "type", path);
     if (type == "Sequence") {
@@ -1579,7 +1645,7 @@ class hf_tokenizer {
       const auto& list = r_.member(d, "decoders", path);
       if (!list.is_array()) r_.fail(path + ".decoders", "an array", list.type_name());
       for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_decoder(list[i], path + ".decoders[" + std::to_string(i) + "]"));
+        seq->steps.push_back(read_decoder(list[i], path + ".decoders[" + std::to_string(i) + "]", depth + 1));
       return seq;
     }
     if (type == "ByteLevel") {
@@ -1652,6 +1718,7 @@ class hf_tokenizer {
   }
 
   enum class truncation_strategy { longest_first, only_first, only_second };
+  static constexpr int max_depth = 32;  ///< Sequences within Sequences (real files nest one)
 
   tj_detail::reader r_;
   std::unique_ptr<tj_detail::model> model_;
