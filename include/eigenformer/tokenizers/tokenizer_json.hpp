@@ -1018,8 +1018,9 @@ struct token_trie {
 
 }  // namespace tj_detail
 
-/// A tokenizer built from a Hugging Face `tokenizer.json`. Thread-compatible: `encode` and
-/// `decode` are const and keep no state, so one instance serves many threads.
+/// A tokenizer built from a Hugging Face `tokenizer.json`. Thread-safe: `encode` and `decode`
+/// are const; the only state they touch is the BPE model's cache of merged pieces, behind a
+/// mutex, so one instance serves many threads.
 class hf_tokenizer {
  public:
   /// Loads and validates @p path. Throws io_error, or format_error naming the file and the
