@@ -517,8 +517,16 @@ struct vocabulary {
   void read_map(const reader& r, const nlohmann::json& j, const std::string& path) {
     if (!j.is_object()) r.fail(path, "an object of token -> id", j.type_name());
     const std::int64_t bound = std::int64_t(j.size()) + 4096;  // room for holes, not a size from the file
-    for (auto it = j.begin(); it != j.end(); ++it)
-      add(r, path, it.key(), token_id(r.integer(it.value(), path + "[\"" + it.key() + "\"]", 0, bound)));
+    ids.reserve(j.size());
+    tokens.reserve(j.size());
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const auto& v = it.value();
+      // (The entry's path is spelled only for an error: building it for each of 262k entries
+      // was a tenth of a large file's load.)
+      const bool fine = v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::uint64_t(bound)
+                                               : v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() <= bound;
+      add(r, path, it.key(), token_id(fine ? v.get<std::int64_t>() : r.integer(v, path + "[\"" + it.key() + "\"]", 0, bound)));
+    }
   }
 };
 
@@ -1271,24 +1279,29 @@ class hf_tokenizer {
       for (int b = 0; b < 256; ++b) bpe->bytes[std::size_t(b)] = bpe->vocab.find(byte_token(static_cast<unsigned char>(b)));
       const auto& merges = r_.member(m, "merges", "model");
       if (!merges.is_array()) r_.fail("model.merges", "an array", merges.type_name());
+      bpe->merges.reserve(merges.size());
+      std::string left, right, joined;
       for (std::size_t i = 0; i < merges.size(); ++i) {
         const auto& e = merges[i];
-        const std::string path = "model.merges[" + std::to_string(i) + "]";
-        std::string left, right;
+        struct lazy_path {  // "model.merges[i]", spelled only for an error
+          std::size_t i;
+          operator std::string() const { return "model.merges[" + std::to_string(i) + "]"; }
+        } path{i};
         if (e.is_string()) {
-          const std::string s = e.get<std::string>();
+          const std::string& s = e.get_ref<const std::string&>();
           const auto sp = s.find(' ');
           if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos) r_.fail(path, "\"left right\"", "'" + s + "'");
           left = s.substr(0, sp), right = s.substr(sp + 1);
         } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-          left = e[0].get<std::string>(), right = e[1].get<std::string>();
+          left = e[0].get_ref<const std::string&>(), right = e[1].get_ref<const std::string&>();
         } else {
           r_.fail(path, "\"left right\" or [\"left\", \"right\"]", e.dump());
         }
         const token_id a = bpe->vocab.find(left), b = bpe->vocab.find(right);
         if (a < 0 || b < 0) r_.fail(path, "two tokens of model.vocab", "'" + (a < 0 ? left : right) + "', not in it");
-        std::string joined = left;
-        joined += right.rfind(bpe->prefix, 0) == 0 ? right.substr(bpe->prefix.size()) : right;
+        joined.assign(left);
+        if (!bpe->prefix.empty() && right.rfind(bpe->prefix, 0) == 0) joined.append(right, bpe->prefix.size());
+        else joined.append(right);
         const token_id res = bpe->vocab.find(joined);
         if (res < 0) r_.fail(path, "a merge whose result is in model.vocab", "'" + joined + "', which is not");
         bpe->merges.insert_or_assign(bpe_model::key(a, b), bpe_model::merge{int(i), res});  // the last of duplicates wins, as in HF
