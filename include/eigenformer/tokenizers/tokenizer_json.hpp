@@ -115,13 +115,8 @@ struct reader {
   std::u32string u32(const std::string& s, const std::string& path) const { return decode_utf8(s, path, file); }
 };
 
-/// Rust's char::is_whitespace (the White_Space property).
-inline bool is_white_space(char32_t c) noexcept {
-  return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-         c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-/// Rust's char::is_alphanumeric (Alphabetic or Numeric, approximated by L and N).
-inline bool is_alphanumeric(char32_t c) noexcept { return unicode::is_letter(c) || unicode::is_number(c); }
+/// Rust's char::is_whitespace: the White_Space property, from the generated tables.
+using unicode::is_white_space;
 
 /// A pattern of Split and Replace: a literal string or a regex.
 struct pattern {
@@ -541,6 +536,21 @@ inline std::string byte_token(unsigned char b) {
   return std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
 }
 
+/// The <0xXX> tokens of a vocabulary (-1 where one is missing), for byte fallback.
+struct byte_tokens {
+  std::array<token_id, 256> id;
+  explicit byte_tokens(const vocabulary& v = {}) {
+    for (int b = 0; b < 256; ++b) id[std::size_t(b)] = v.find(byte_token(static_cast<unsigned char>(b)));
+  }
+  /// Appends the tokens of @p text's bytes when every one exists; false (and nothing) otherwise.
+  bool spell(std::string_view text, std::vector<token_id>& out) const {
+    for (unsigned char b : text)
+      if (id[b] < 0) return false;
+    for (unsigned char b : text) out.push_back(id[b]);
+    return true;
+  }
+};
+
 struct bpe_model final : model {
   struct merge {
     int rank;
@@ -550,7 +560,7 @@ struct bpe_model final : model {
   token_id unk = -1;
   std::string prefix, suffix;  ///< continuing_subword_prefix, end_of_word_suffix
   bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
-  std::array<token_id, 256> bytes{};  ///< <0xXX> ids where byte_fallback (else -1)
+  byte_tokens bytes;  ///< <0xXX> ids, for byte_fallback
 
   static std::uint64_t key(token_id a, token_id b) { return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b); }
 
@@ -604,14 +614,7 @@ struct bpe_model final : model {
         word.push_back(id);
         continue;
       }
-      if (byte_fallback) {
-        bool all = true;
-        for (unsigned char b : sym) all = all && bytes[b] >= 0;
-        if (all) {  // (a waiting unknown stays waiting, as in HF)
-          for (unsigned char b : sym) word.push_back(bytes[b]);
-          continue;
-        }
-      }
+      if (byte_fallback && bytes.spell(sym, word)) continue;  // (a waiting unknown stays waiting, as in HF)
       if (unk < 0) continue;  // HF drops a character it cannot represent when there is no unk token
       if (pending_unk && !fuse_unk) word.push_back(unk);
       pending_unk = true;
@@ -712,7 +715,7 @@ struct unigram_model final : model {
   bool byte_fallback = false;
   std::size_t max_len = 1;  ///< longest piece, in code points
   double unk_score = 0;
-  std::array<token_id, 256> bytes{};
+  byte_tokens bytes;
   static constexpr token_id unknown = -2;  ///< a path step over a character no piece covers
 
   void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
@@ -757,13 +760,8 @@ struct unigram_model final : model {
       const std::string text = encode_utf8(piece.substr(path[k].first, end - path[k].first));
       if (token_id id = vocab.find(text); id >= 0) {
         out.push_back(id);
-      } else {
-        bool all = byte_fallback;
-        for (unsigned char b : text) all = all && bytes[b] >= 0;
-        if (all)
-          for (unsigned char b : text) out.push_back(bytes[b]);
-        else
-          out.push_back(unk);
+      } else if (!(byte_fallback && bytes.spell(text, out))) {
+        out.push_back(unk);
       }
       k = e;
     }
@@ -1275,8 +1273,7 @@ class hf_tokenizer {
         bpe->unk = bpe->vocab.find(u->get<std::string>());
         if (bpe->unk < 0) r_.fail("model.unk_token", "a token of model.vocab", "'" + u->get<std::string>() + "'");
       }
-      bpe->bytes.fill(-1);
-      for (int b = 0; b < 256; ++b) bpe->bytes[std::size_t(b)] = bpe->vocab.find(byte_token(static_cast<unsigned char>(b)));
+      bpe->bytes = byte_tokens(bpe->vocab);
       const auto& merges = r_.member(m, "merges", "model");
       if (!merges.is_array()) r_.fail("model.merges", "an array", merges.type_name());
       bpe->merges.reserve(merges.size());
@@ -1350,8 +1347,7 @@ class hf_tokenizer {
       ug->byte_fallback = r_.boolean_or(m, "byte_fallback", "model", false);
       if (const auto* u = r_.optional(m, "unk_id")) ug->unk = token_id(r_.integer(*u, "model.unk_id", 0, std::int64_t(v.size()) - 1));
       else r_.fail("model.unk_id", "the id of the unknown piece", "null (a text with an unknown character could not be encoded)");
-      ug->bytes.fill(-1);
-      for (int b = 0; b < 256; ++b) ug->bytes[std::size_t(b)] = ug->vocab.find(byte_token(static_cast<unsigned char>(b)));
+      ug->bytes = byte_tokens(ug->vocab);
       model_ = std::move(ug);
     } else {
       r_.fail("model.type", "BPE, WordPiece, WordLevel or Unigram", "'" + type + "' (not implemented)");
@@ -1414,10 +1410,7 @@ class hf_tokenizer {
     if (type == "Sequence") {
       r_.only(n, path, {"type", "normalizers"});
       auto seq = std::make_unique<sequence_normalizer>();
-      const auto& list = r_.member(n, "normalizers", path);
-      if (!list.is_array()) r_.fail(path + ".normalizers", "an array", list.type_name());
-      for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_normalizer(list[i], path + ".normalizers[" + std::to_string(i) + "]", depth + 1));
+      each_of(n, "normalizers", path, [&](const nlohmann::json& e, const std::string& ep) { seq->steps.push_back(read_normalizer(e, ep, depth + 1)); });
       return seq;
     }
     if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
@@ -1475,10 +1468,7 @@ class hf_tokenizer {
     if (type == "Sequence") {
       r_.only(p, path, {"type", "pretokenizers"});
       auto seq = std::make_unique<sequence_pre>();
-      const auto& list = r_.member(p, "pretokenizers", path);
-      if (!list.is_array()) r_.fail(path + ".pretokenizers", "an array", list.type_name());
-      for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_pre(list[i], path + ".pretokenizers[" + std::to_string(i) + "]", depth + 1));
+      each_of(p, "pretokenizers", path, [&](const nlohmann::json& e, const std::string& ep) { seq->steps.push_back(read_pre(e, ep, depth + 1)); });
       return seq;
     }
     if (type == "ByteLevel") {
@@ -1565,9 +1555,7 @@ class hf_tokenizer {
     }
     if (type == "Sequence") {
       r_.only(p, path, {"type", "processors"});
-      const auto& list = r_.member(p, "processors", path);
-      if (!list.is_array()) r_.fail(path + ".processors", "an array", list.type_name());
-      for (std::size_t i = 0; i < list.size(); ++i) read_post(list[i], path + ".processors[" + std::to_string(i) + "]", depth + 1);
+      each_of(p, "processors", path, [&](const nlohmann::json& e, const std::string& ep) { read_post(e, ep, depth + 1); });
       return;
     }
     if (has_post_) r_.fail(path, "at most one processor that adds special tokens", "a second one, '" + type + "'");
@@ -1643,6 +1631,13 @@ class hf_tokenizer {
     r_.fail(path + ".type", "TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel or Sequence",
             "'" + type + "' (not implemented)");
   }
+  /// Calls @p f(element, its path) for each element of the array @p j[key].
+  template <class F>
+  void each_of(const nlohmann::json& j, const std::string& key, const std::string& path, F&& f) const {
+    const auto& list = r_.member(j, key, path);
+    if (!list.is_array()) r_.fail(path + "." + key, "an array", list.type_name());
+    for (std::size_t i = 0; i < list.size(); ++i) f(list[i], path + "." + key + "[" + std::to_string(i) + "]");
+  }
   void check_id(token_id id, const std::string& path) const {
     const auto& t = model_->vocab.tokens;
     if (!added_by_id_.count(id) && (std::size_t(id) >= t.size() || t[std::size_t(id)].empty()))
@@ -1656,10 +1651,7 @@ class hf_tokenizer {
     if (type == "Sequence") {
       r_.only(d, path, {"type", "decoders"});
       auto seq = std::make_unique<sequence_dec>();
-      const auto& list = r_.member(d, "decoders", path);
-      if (!list.is_array()) r_.fail(path + ".decoders", "an array", list.type_name());
-      for (std::size_t i = 0; i < list.size(); ++i)
-        seq->steps.push_back(read_decoder(list[i], path + ".decoders[" + std::to_string(i) + "]", depth + 1));
+      each_of(d, "decoders", path, [&](const nlohmann::json& e, const std::string& ep) { seq->steps.push_back(read_decoder(e, ep, depth + 1)); });
       return seq;
     }
     if (type == "ByteLevel") {
