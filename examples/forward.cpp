@@ -178,17 +178,30 @@ int main(int argc, char** argv) {
           using M = std::decay_t<decltype(m)>;
           const ef::index_t t = ef::index_t(ids.size()), d = m.d_model();
           ef::matrix hidden(t, d);
-          if constexpr (std::is_same_v<M, ef::models::bert<>>) {
+          if constexpr (ef::models::is_encoder_v<M>) {
+            if (any_types && !std::is_same_v<M, ef::models::bert<>>) bad_usage("--token-type-ids: ModernBERT has no token types");
             m.forward(ids, off, types, ef::view(hidden));
             outs.push_back({"last_hidden_state", {{batch, longest, d}, pad(hidden, off, longest)}});
-            if (m.has_pooler()) {
-              ef::matrix pooled(batch, d);
-              m.pool(ef::view(std::as_const(hidden)), off, ef::view(pooled));
-              outs.push_back({"pooler_output", {{batch, d}, std::vector<float>(pooled.data(), pooled.data() + pooled.size())}});
+            const auto h = ef::view(std::as_const(hidden));
+            if constexpr (std::is_same_v<M, ef::models::bert<>>) {
+              if (m.has_pooler()) {
+                ef::matrix pooled(batch, d);
+                m.pool(h, off, ef::view(pooled));
+                outs.push_back({"pooler_output", {{batch, d}, std::vector<float>(pooled.data(), pooled.data() + pooled.size())}});
+              }
             }
-            if (m.has_mlm_head()) {
+            const auto labels = ef::index_t(m.labels().size());
+            if (m.head() == ef::io::encoder_head::sequence_classification) {
+              ef::matrix logits(batch, labels);
+              m.classify(h, off, ef::view(logits));
+              outs.push_back({"logits", {{batch, labels}, std::vector<float>(logits.data(), logits.data() + logits.size())}});
+            } else if (m.head() == ef::io::encoder_head::token_classification) {
+              ef::matrix logits(t, labels);
+              m.token_logits(h, ef::view(logits));
+              outs.push_back({"logits", {{batch, longest, labels}, pad(logits, off, longest)}});
+            } else if (m.has_mlm_head()) {
               ef::matrix logits(t, m.vocab_size());
-              m.mlm_logits(ef::view(std::as_const(hidden)), ef::view(logits));
+              m.mlm_logits(h, ef::view(logits));
               outs.push_back({"logits", {{batch, longest, m.vocab_size()}, pad(logits, off, longest)}});
             }
           } else {

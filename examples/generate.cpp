@@ -159,8 +159,8 @@ int main(int argc, char** argv) {
     std::visit(
         [&](auto& m) {
           using M = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<M, ef::models::bert<>>) {
-            throw ef::config_error("[eigenformer.generate] model_type: expected gpt2 or llama (a decoder), got bert (" + dir + ")");
+          if constexpr (ef::models::is_encoder_v<M>) {
+            throw ef::config_error("[eigenformer.generate] model_type: expected gpt2 or llama (a decoder), got an encoder (" + dir + ")");
           } else {
             // Every end token of the config (ids checked against the vocabulary when it was read).
             opt.stop_tokens.clear();

@@ -330,8 +330,8 @@ int main(int argc, char** argv) {
     const long max_positions = std::visit(
         [&](const auto& c) -> long {
           using C = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<C, ef::io::bert_config>)
-            ef::throw_error<ef::config_error>("perplexity", "model_type", "a decoder: gpt2 or llama", "bert", o.dir);
+          if constexpr (std::is_same_v<C, ef::io::bert_config> || std::is_same_v<C, ef::io::modernbert_config>)
+            ef::throw_error<ef::config_error>("perplexity", "model_type", "a decoder: gpt2 or llama", "an encoder", o.dir);
           else if constexpr (std::is_same_v<C, ef::io::gpt2_config>) return long(c.n_positions);
           else return long(c.max_position_embeddings);
         },
@@ -358,8 +358,8 @@ int main(int argc, char** argv) {
     std::visit(
         [&](auto& m) {
           using M = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<M, ef::models::bert<>>) {
-            ef::throw_error<ef::config_error>("perplexity", "model_type", "a decoder: gpt2 or llama", "bert", o.dir);
+          if constexpr (ef::models::is_encoder_v<M>) {
+            ef::throw_error<ef::config_error>("perplexity", "model_type", "a decoder: gpt2 or llama", "an encoder", o.dir);
           } else {
             std::optional<M> base;
             if (o.kl_base) base.emplace(M::load(o.dir, ef::load_options{}));

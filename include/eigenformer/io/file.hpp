@@ -16,9 +16,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <algorithm>
+#include <vector>
 #include <string_view>
 #include <system_error>
 
@@ -101,6 +104,37 @@ inline std::string read_file(const std::filesystem::path& path, std::uint64_t ma
   }
   out.resize(got);
   ::close(fd);
+  return out;
+}
+
+/// All of standard input (at most @p max_bytes; more is an io_error naming "standard input").
+inline std::string read_stdin(std::uint64_t max_bytes = max_text_file_bytes) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const std::size_t n = std::fread(buf, 1, sizeof buf, stdin);
+    out.append(buf, n);
+    if (out.size() > max_bytes)
+      throw_error<io_error>("io.read", "standard input", "at most " + std::to_string(max_bytes) + " bytes", "more",
+                            "standard input");
+    if (n < sizeof buf) {
+      if (std::ferror(stdin)) throw_error<io_error>("io.read", "standard input", "readable", std::strerror(errno), "standard input");
+      return out;
+    }
+  }
+}
+
+/// The lines of @p text that hold more than blanks, each without its '\n' and a trailing '\r'
+/// (one input a line: the texts of eigenformer-embed, -rerank and -classify).
+inline std::vector<std::string> nonblank_lines(std::string_view text) {
+  std::vector<std::string> out;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t eol = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") != std::string_view::npos) out.emplace_back(line);
+    pos = eol + 1;
+  }
   return out;
 }
 

@@ -8,13 +8,19 @@
 #include <eigenformer/models/bert.hpp>
 #include <eigenformer/models/gpt2.hpp>
 #include <eigenformer/models/llama.hpp>
+#include <eigenformer/models/modernbert.hpp>
 
 #include <filesystem>
+#include <type_traits>
 #include <variant>
 
 namespace eigenformer::models {
 
-using any_model = std::variant<bert<>, gpt2<>, llama<>>;
+using any_model = std::variant<bert<>, gpt2<>, llama<>, modernbert<>>;
+
+/// True for the encoder presets (bidirectional; heads instead of an LM head).
+template <class M>
+inline constexpr bool is_encoder_v = std::is_same_v<M, bert<>> || std::is_same_v<M, modernbert<>>;
 
 /// Loads the preset config.json names, with @p options (the linear layers' weight type).
 /// Throws io_error, format_error, config_error or shape_error naming the file and the tensor or
@@ -26,7 +32,8 @@ inline any_model load_model(const std::filesystem::path& dir, const load_options
         using C = std::decay_t<decltype(c)>;
         if constexpr (std::is_same_v<C, io::bert_config>) return bert<>::load(dir, options);
         else if constexpr (std::is_same_v<C, io::gpt2_config>) return gpt2<>::load(dir, options);
-        else return llama<>::load(dir, options);
+        else if constexpr (std::is_same_v<C, io::llama_config>) return llama<>::load(dir, options);
+        else return modernbert<>::load(dir, options);
       },
       cfg);
 }

@@ -184,6 +184,73 @@ void expect_gated_mlp(Add&& add, const io::weight_binder& w, index_t d, index_t 
   expect_linear(add, w.sub("down_proj"), d, ff, false);
 }
 
+/// A GLU MLP with fused input projection (ModernBERT's `Wi` [2·ff, d]: rows [0, ff) the
+/// activated half, rows [ff, 2·ff) the gate, as HF's `input, gate = Wi(x).chunk(2)`) and output
+/// projection `Wo` [d, ff]; biases when @p bias. Wi is read once and split into the two layers.
+template <class Act>
+ffn::gated_ffn<Act> fused_gated_mlp(io::weight_binder wi, io::weight_binder wo, index_t d, index_t ff, bool bias) {
+  const vector b = bias ? wi.get_vector("bias", 2 * ff) : vector();
+  const auto half_bias = [&](index_t first) { return bias ? vector(b.segment(first, ff)) : vector(); };
+  ops::linear act, gate;
+  const auto from_floats = [&](const float* p) {
+    act = ops::linear::from_out_in(p, ff, d, d, half_bias(0), wi.scope_name(), wi.linear_weights());
+    gate = ops::linear::from_out_in(p + std::size_t(ff) * std::size_t(d), ff, d, d, half_bias(ff),
+                                    wi.scope_name() + " (gate)", wi.linear_weights());
+  };
+  if (wi.linear_weights() == weight_type::bf16) {
+    wi.visit_bf16("weight", {2 * ff, d}, [&](const std::byte* bits) {
+      act = ops::linear::from_out_in_bf16(bits, ff, d, d, half_bias(0), wi.scope_name());
+      gate = ops::linear::from_out_in_bf16(bits + std::size_t(ff) * std::size_t(d) * 2, ff, d, d, half_bias(ff),
+                                           wi.scope_name() + " (gate)");
+    }, from_floats);
+  } else {
+    wi.visit("weight", {2 * ff, d}, from_floats);
+  }
+  // gated_ffn computes act(x·W_gate) ⊙ (x·W_up): its "gate" is HF's activated input half.
+  return ffn::gated_ffn<Act>(std::move(act), std::move(gate), linear(std::move(wo), d, ff, bias));
+}
+template <class Add>
+void expect_fused_gated_mlp(Add&& add, const io::weight_binder& wi, const io::weight_binder& wo, index_t d, index_t ff,
+                            bool bias) {
+  expect_linear(add, wi, 2 * ff, d, bias);
+  expect_linear(add, wo, d, ff, bias);
+}
+/// Fused q|k|v nn.Linear `weight` [3·d, d] (+ `bias` [3·d]) of scope @p qkv, rows q, k, v (HF's
+/// view(…, 3, heads, head_dim)), and the output nn.Linear @p out [d, d].
+inline attention::attention_weights fused_qkv_attention(io::weight_binder qkv, io::weight_binder out, index_t d, bool bias) {
+  attention::attention_weights aw;
+  aw.type = qkv.linear_weights();
+  qkv.visit("weight", {3 * d, d}, [&](const float* p) {
+    const Eigen::Map<const matrix> w(p, 3 * d, d);
+    aw.wq = w.topRows(d).transpose();
+    aw.wk = w.middleRows(d, d).transpose();
+    aw.wv = w.bottomRows(d).transpose();
+  });
+  if (bias) {
+    const vector b = qkv.get_vector("bias", 3 * d);
+    aw.bq = b.head(d);
+    aw.bk = b.segment(d, d);
+    aw.bv = b.tail(d);
+    aw.bo = out.get_vector("bias", d);
+  }
+  aw.wo = linear_in_out(out, "weight", d, d);
+  return aw;
+}
+template <class Add>
+void expect_fused_qkv_attention(Add&& add, const io::weight_binder& qkv, const io::weight_binder& out, index_t d, bool bias) {
+  expect_linear(add, qkv, 3 * d, d, bias);
+  expect_linear(add, out, d, d, bias);
+}
+/// LayerNorm with or without `bias` (PyTorch's LayerNorm(bias=False): ModernBERT's norm_bias).
+inline ops::layer_norm layer_norm(io::weight_binder w, index_t d, double eps, bool bias) {
+  return ops::layer_norm(w.get_vector("weight", d), bias ? w.get_vector("bias", d) : vector(), float(eps));
+}
+template <class Add>
+void expect_layer_norm(Add&& add, const io::weight_binder& w, index_t d, bool bias, bool optional) {
+  add(w.expect("weight", {d}, optional));
+  if (bias) add(w.expect("bias", {d}, optional));
+}
+
 /// The first of @p prefixes under which @p probe exists in the checkpoint ("" when none does:
 /// the binder then reports the missing tensors by their unprefixed names).
 inline std::string find_prefix(const io::checkpoint& c, const std::string& probe,

@@ -5,7 +5,9 @@
 
 #include <eigenformer/kernels/kernels.hpp>
 
+#include <cmath>
 #include <cstddef>
+#include <string>
 
 namespace eigenformer::ops {
 
@@ -34,5 +36,35 @@ struct identity {
   static constexpr const char* name = "identity";
   static void apply(float*, std::size_t) noexcept {}
 };
+
+/// An activation chosen at run time by its Hugging Face name (ACT2FN), for heads that run once
+/// per batch rather than in a block's loops (ModernBERT's classifier_activation).
+enum class activation_fn { gelu, gelu_tanh, relu, silu, tanh, identity };
+
+/// HF's name -> activation_fn: "gelu" (erf), "gelu_new" / "gelu_pytorch_tanh" (tanh form),
+/// "relu", "silu" / "swish", "tanh", "linear". Returns false for any other name.
+inline bool activation_from_hf_name(const std::string& name, activation_fn& out) noexcept {
+  if (name == "gelu") out = activation_fn::gelu;
+  else if (name == "gelu_new" || name == "gelu_pytorch_tanh") out = activation_fn::gelu_tanh;
+  else if (name == "relu") out = activation_fn::relu;
+  else if (name == "silu" || name == "swish") out = activation_fn::silu;
+  else if (name == "tanh") out = activation_fn::tanh;
+  else if (name == "linear") out = activation_fn::identity;
+  else return false;
+  return true;
+}
+/// x[0, n) = f(x) in place.
+inline void apply_activation(activation_fn f, float* x, std::size_t n) noexcept {
+  switch (f) {
+    case activation_fn::gelu: gelu_erf::apply(x, n); break;
+    case activation_fn::gelu_tanh: gelu_tanh::apply(x, n); break;
+    case activation_fn::relu: relu::apply(x, n); break;
+    case activation_fn::silu: silu::apply(x, n); break;
+    case activation_fn::tanh:
+      for (std::size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      break;
+    case activation_fn::identity: break;
+  }
+}
 
 }  // namespace eigenformer::ops

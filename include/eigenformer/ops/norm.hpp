@@ -8,6 +8,7 @@
 #include <eigenformer/core/shape.hpp>
 #include <eigenformer/core/tensor.hpp>
 
+#include <optional>
 #include <type_traits>
 #include <variant>
 #include <eigenformer/kernels/kernels.hpp>
@@ -49,6 +50,31 @@ struct layer_norm {
       for (std::ptrdiff_t r = lo; r < hi; ++r)
         kernels::active::layer_norm(x.row(r).data(), y.row(r).data(), std::size_t(x.cols()), gain.data(), b, eps);
     });
+  }
+};
+
+/// A norm, or the identity in its place (HF's nn.Identity: ModernBERT's first layer has no
+/// attention norm, its embeddings' norm serves). y = norm(x) or y = x; x, y: [tokens, d].
+template <class Norm>
+struct optional_norm {
+  std::optional<Norm> norm;  ///< nullopt: the identity
+  index_t width = 0;
+
+  optional_norm() = default;
+  optional_norm(Norm n) : norm(std::move(n)), width(norm->dim()) {}  // NOLINT: implicit on purpose
+  /// The identity of width @p d.
+  static optional_norm identity(index_t d) {
+    optional_norm o;
+    o.width = d;
+    return o;
+  }
+  index_t dim() const noexcept { return width; }
+  void check(const_matrix_view x, const matrix_view& y) const { detail::check_norm_io("ops.optional_norm", dim(), x, y); }
+  void forward(const_matrix_view x, matrix_view y) const noexcept {
+    if (norm)
+      norm->forward(x, y);
+    else if (x.data() != y.data())
+      y = x;
   }
 };
 

@@ -1058,17 +1058,21 @@ class hf_tokenizer {
   }
 
   /// Ids of one text, with the post-processor's special tokens when @p add_special_tokens.
-  /// Throws format_error for invalid UTF-8.
-  encoding encode(std::string_view text, bool add_special_tokens = true) const {
+  /// @p max_length (0: the file's truncation alone) truncates to at most that many ids, special
+  /// tokens included, as HF's `truncation=True, max_length=…` does (the file's direction; the
+  /// smaller of the two limits when the file sets one). Throws format_error for invalid UTF-8.
+  encoding encode(std::string_view text, bool add_special_tokens = true, std::size_t max_length = 0) const {
     std::vector<token_id> a = tokenize(text);
-    truncate(a, nullptr, add_special_tokens);
+    truncate(a, nullptr, add_special_tokens, max_length);
     return post_process(a, nullptr, add_special_tokens);
   }
   /// Ids of a pair (a question and a passage, a query and a document): the post-processor's
-  /// pair template, token types 0 and 1 as it assigns them.
-  encoding encode_pair(std::string_view first, std::string_view second, bool add_special_tokens = true) const {
+  /// pair template, token types 0 and 1 as it assigns them; @p max_length as for encode (the
+  /// file's strategy, HF's longest-first when it sets none).
+  encoding encode_pair(std::string_view first, std::string_view second, bool add_special_tokens = true,
+                       std::size_t max_length = 0) const {
     std::vector<token_id> a = tokenize(first), b = tokenize(second);
-    truncate(a, &b, add_special_tokens);
+    truncate(a, &b, add_special_tokens, max_length);
     return post_process(a, &b, add_special_tokens);
   }
 
@@ -1203,10 +1207,11 @@ class hf_tokenizer {
   /// Rust regex's \w, what HF's single_word tests (UTS #18: the Word property and the joiners).
   static bool word_char(char32_t c) { return unicode::is_word(c) || c == 0x200c || c == 0x200d; }
 
-  void truncate(std::vector<token_id>& a, std::vector<token_id>* b, bool add_special) const {
-    if (!max_length_) return;
+  void truncate(std::vector<token_id>& a, std::vector<token_id>* b, bool add_special, std::size_t max_length) const {
+    if (!max_length_ && max_length == 0) return;
+    const std::size_t max = !max_length_ ? max_length : max_length == 0 ? *max_length_ : std::min(*max_length_, max_length);
     const std::size_t added = add_special ? num_special_tokens(b != nullptr) : 0;
-    const std::size_t limit = *max_length_ > added ? *max_length_ - added : 0;
+    const std::size_t limit = max > added ? max - added : 0;
     std::size_t na = a.size(), nb = b ? b->size() : 0;
     if (na + nb <= limit) return;
     const std::size_t remove = na + nb - limit;

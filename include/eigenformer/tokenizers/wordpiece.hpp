@@ -191,23 +191,52 @@ class wordpiece_tokenizer {
   }
   /// Id of [MASK], or -1 when the vocabulary has none.
   token_id mask_id() const { return token_to_id(opt_.mask); }
+  /// Whether @p id is one of [CLS], [SEP], [PAD], [MASK], [UNK] (the tokens the text matcher
+  /// keeps whole).
+  bool is_special(token_id id) const {
+    if (id < 0 || std::size_t(id) >= tokens_.size()) return false;
+    const std::string& t = tokens_[std::size_t(id)];
+    return t == opt_.mask || t == opt_.sep || t == opt_.cls || t == opt_.pad || t == opt_.unk;
+  }
 
   /// [CLS] text [SEP] (or the bare ids when @p special_tokens is false); token types all 0.
-  encoding encode(std::string_view text, bool special_tokens = true) const {
+  /// @p max_length (0: none) keeps at most that many ids, [CLS] and [SEP] included, cutting the
+  /// text's end (BertTokenizer's truncation=True).
+  encoding encode(std::string_view text, bool special_tokens = true, std::size_t max_length = 0) const {
+    auto body = tokenize(text);
+    const std::size_t added = special_tokens ? 2 : 0;
+    if (max_length) body.resize(std::min(body.size(), max_length > added ? max_length - added : 0));
     encoding e;
     if (special_tokens) e.ids.push_back(cls_);
-    auto body = tokenize(text);
     e.ids.insert(e.ids.end(), body.begin(), body.end());
     if (special_tokens) e.ids.push_back(sep_);
     e.token_types.assign(e.ids.size(), 0);
     return e;
   }
-  /// [CLS] a [SEP] b [SEP], token types 0 for the first part and 1 for the second.
-  encoding encode_pair(std::string_view a, std::string_view b) const {
-    encoding e = encode(a);
-    auto tb = tokenize(b);
+  /// [CLS] a [SEP] b [SEP], token types 0 for the first part and 1 for the second. @p max_length
+  /// (0: none) as for encode, by HF's longest-first rule (the longer part is cut first; when both
+  /// must be cut, they keep halves of the room).
+  encoding encode_pair(std::string_view a, std::string_view b, bool special_tokens = true, std::size_t max_length = 0) const {
+    auto ta = tokenize(a), tb = tokenize(b);
+    const std::size_t added = special_tokens ? 3 : 0;
+    if (max_length) {
+      const std::size_t limit = max_length > added ? max_length - added : 0;
+      if (ta.size() + tb.size() > limit) {
+        std::size_t n1 = std::min(ta.size(), tb.size()), n2 = std::max(ta.size(), tb.size());
+        n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
+        if (n1 + n2 > limit) n1 = limit / 2, n2 = n1 + limit % 2;
+        if (ta.size() > tb.size()) std::swap(n1, n2);
+        ta.resize(std::min(ta.size(), n1));
+        tb.resize(std::min(tb.size(), n2));
+      }
+    }
+    encoding e;
+    if (special_tokens) e.ids.push_back(cls_);
+    e.ids.insert(e.ids.end(), ta.begin(), ta.end());
+    if (special_tokens) e.ids.push_back(sep_);
+    e.token_types.assign(e.ids.size(), 0);
     e.ids.insert(e.ids.end(), tb.begin(), tb.end());
-    e.ids.push_back(sep_);
+    if (special_tokens) e.ids.push_back(sep_);
     e.token_types.resize(e.ids.size(), 1);
     return e;
   }
