@@ -71,6 +71,7 @@ Run with Debian's python3-torch (no transformers package needed):
 """
 import math
 import os
+import shutil
 import sys
 
 import torch
@@ -523,12 +524,12 @@ def bert_ids_and_types(V, seed, pair_splits):
     return seqs, types
 
 
-def bert_cls(name, seed):
-    c = bert_family_config("BertForSequenceClassification", "bert", **labels(["negative", "positive"]))
+def bert_cls(name, seed, names=("negative", "positive")):
+    c = bert_family_config("BertForSequenceClassification", "bert", **labels(list(names)))
     torch.manual_seed(seed)
     T, linear, _ = encoder_weights(c, "bert.", pooler=True)
     D = c["hidden_size"]
-    linear("classifier", 2, D)
+    linear("classifier", len(names), D)
     W = {k: stored(v, "F32") for k, v in T.items()}
     seqs, types = bert_ids_and_types(c["vocab_size"], seed + 100, [5, 0, 7])
     hs = [encoder_run(W, c, "bert.", s, t, torch.arange(len(s))) for s, t in zip(seqs, types)]
@@ -586,6 +587,13 @@ def main():
     results["xlm_roberta_cls"] = xlm_roberta_cls("xlm_roberta_cls", 45)
     results["bert_cls"] = bert_cls("bert_cls", 46)
     results["bert_tokcls"] = bert_tokcls("bert_tokcls", 47)
+    # A one-label BertForSequenceClassification: the layout of the cross-encoder rerankers
+    # (cross-encoder/ms-marco-MiniLM-L-6-v2 and kin).
+    results["bert_reranker"] = bert_cls("bert_reranker", 48, names=("LABEL_0",))
+    # The BERT-family folders get the BERT fixture's vocab.txt (the same special ids), so the
+    # tools run them from text.
+    for name in ("bert_cls", "bert_tokcls", "bert_reranker"):
+        shutil.copy(os.path.join(OUT, "bert", "vocab.txt"), os.path.join(OUT, name, "vocab.txt"))
     for name, errs in results.items():
         d = os.path.join(OUT, name)
         size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))

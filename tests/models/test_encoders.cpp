@@ -5,6 +5,7 @@
 // PyTorch implementation written from HF's modelling code, on one packed batch of three
 // sequences of different lengths (longer than ModernBERT's window).
 #include <eigenformer/models/auto.hpp>
+#include <eigenformer/models/text_encoder.hpp>
 
 #include "../support/check.hpp"
 #include "../support/fixtures.hpp"
@@ -109,6 +110,48 @@ TEST_CASE("bert classification heads: sequence (pooler + classifier) and token",
   auto cls = check_encoder<ef::models::bert<>>("bert_cls", ef::io::encoder_head::sequence_classification, 2);
   CHECK(cls.labels() == std::vector<std::string>{"negative", "positive"});
   check_encoder<ef::models::bert<>>("bert_tokcls", ef::io::encoder_head::token_classification, 4);
+}
+
+TEST_CASE("text_encoder: packed batches under a token budget give each item's own logits", "[models][text_encoder]") {
+  const auto ref = load_fixture("models/bert_cls/reference.json");
+  const auto in = read_model_inputs(ref);
+  std::vector<ef::tokenizers::encoding> items;
+  for (std::size_t s = 0; s + 1 < in.offsets.size(); ++s) {
+    const auto a = std::size_t(in.offsets[s]), b = std::size_t(in.offsets[s + 1]);
+    items.push_back({{in.ids.begin() + std::ptrdiff_t(a), in.ids.begin() + std::ptrdiff_t(b)},
+                     {in.types.begin() + std::ptrdiff_t(a), in.types.begin() + std::ptrdiff_t(b)}});
+  }
+  auto enc = ef::models::text_encoder::load(model_dir("bert_cls"));
+  // Budgets of 1 (one item a batch), 12 (the first two together) and everything in one batch.
+  for (ef::index_t budget : {1, 12, 4096}) {
+    std::vector<std::size_t> batch_sizes;
+    ef::models::for_each_batch(std::span<const ef::tokenizers::encoding>(items), budget,
+                               [&](const ef::models::packed_batch& b) { batch_sizes.push_back(b.offsets.size() - 1); });
+    CHECK(batch_sizes == (budget == 1 ? std::vector<std::size_t>{1, 1, 1}
+                          : budget == 12 ? std::vector<std::size_t>{2, 1} : std::vector<std::size_t>{3}));
+    compare("bert_cls logits, budget " + std::to_string(budget),
+            enc.classify(std::span<const ef::tokenizers::encoding>(items), budget), ref["logits"]);
+  }
+  CHECK_THROWS_AS(enc.classify(std::span<const ef::tokenizers::encoding>(items), 0), ef::config_error);
+  CHECK_THROWS_WITH(enc.token_logits(items[0]), Contains("ForTokenClassification"));
+
+  // A cross-encoder scores (query, passage) pairs as the tokenizer joins them: [CLS] q [SEP] p [SEP].
+  auto rr = ef::models::text_encoder::load(model_dir("bert_reranker"));
+  const std::vector<std::string> passages = {"paris is the capital of france", "hello world", "she said what"};
+  const auto scores = rr.rerank("the capital", passages);
+  REQUIRE(scores.size() == 3);
+  for (std::size_t i = 0; i < passages.size(); ++i) {
+    const auto pair = rr.encode_pair("the capital", passages[i]);
+    CHECK(pair.token_types.back() == 1);
+    CHECK(rr.classify(std::span(&pair, 1))(0, 0) == scores[i]);
+  }
+  // Truncation keeps the pair within the positions, longest first: the query stays whole.
+  std::string long_passage;
+  for (int i = 0; i < 40; ++i) long_passage += "the world ";
+  const auto cut = rr.encode_pair("the capital", long_passage);
+  CHECK(ef::index_t(cut.ids.size()) == rr.max_sequence());
+  CHECK(cut.ids[1] == rr.tokenizer().token_to_id("the"));
+  CHECK(cut.ids[2] == rr.tokenizer().token_to_id("capital"));
 }
 
 TEST_CASE("load_model picks the encoder preset by model_type", "[models][auto]") {
