@@ -1,16 +1,20 @@
-// eigenformer-embed: sentence embeddings from a BERT checkpoint (mean of the final hidden states
-// over the tokens, or the [CLS] token's), their cosine-similarity matrix, and with --compare how
-// far the vectors of one weight type are from another's (the encoder's fidelity figure).
+// eigenformer-embed: sentence embeddings from an encoder folder: a sentence-transformers folder
+// (modules.json: its pooling, Dense layers, Normalize, prompts and max_seq_length) or a plain
+// BERT / RoBERTa / XLM-R / ModernBERT folder with the pooling given here. Texts go through the
+// model in packed batches bounded by a token budget (no padding computed); the vectors go to
+// .npy, JSON lines or safetensors, or are summarised with their cosine-similarity matrix.
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/io/file.hpp>
-#include <eigenformer/models/bert.hpp>
-#include <eigenformer/tokenizers/wordpiece.hpp>
+#include <eigenformer/io/safetensors.hpp>
+#include <eigenformer/models/sentence_encoder.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
@@ -19,50 +23,39 @@
 namespace ef = eigenformer;
 
 namespace {
-constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--pooling mean|cls] [--dtype f32|bf16|int8|int4]
-                        [--compare f32|bf16|int8|int4] [--file TEXTS] [TEXT...]
+constexpr const char* usage = R"(usage: eigenformer-embed --model DIR [--prompt-name NAME | --prompt TEXT] [--dim N] [--normalize]
+                        [--pooling cls|mean|max|mean_sqrt_len|weightedmean|lasttoken]
+                        [--output FILE.npy|.jsonl|.safetensors] [--batch-tokens N]
+                        [--dtype f32|bf16|int8|int4] [--compare T] [--threads N] [--file TEXTS] [TEXT...]
 
-Embeds each TEXT (and each non-empty line of the file TEXTS) with the BERT checkpoint in DIR, in
-packed batches of up to 4096 tokens; a text longer than the model's positions keeps its first
-tokens and its final [SEP]. Up to 16 texts: prints each embedding's size and first values, then
-the cosine-similarity matrix of the texts.
-  --pooling mean   average of the final hidden states over the text's tokens (default)
-  --pooling cls    the final hidden state of [CLS]
-  --compare T      also embeds every text with the weights loaded as T and prints the mean and
-                   minimum cosine similarity between the two types' vectors of each text
+Embeds each TEXT (and each non-blank line of the file TEXTS; "-" reads standard input) with the
+encoder in DIR, in packed batches of at most N tokens (default 8192); a text longer than the
+model's positions (or a sentence-transformers folder's max_seq_length) keeps its first tokens
+and its final special token.
+  A sentence-transformers folder (modules.json) embeds as sentence-transformers does: its
+  Pooling (include_prompt too), Dense layers and Normalize. Another encoder folder pools the
+  final hidden states by --pooling (default mean over the text's tokens).
+  --prompt-name NAME  prefix each text with the folder's prompt NAME (config_sentence_transformers.json)
+  --prompt TEXT       prefix each text with TEXT
+  --dim N             Matryoshka: keep the first N values of each vector
+  --normalize         unit-length vectors (after --dim)
+  --output FILE       write the vectors [texts, dim] as float32: .npy, .jsonl (one {"index", "embedding"}
+                      object a line) or .safetensors (tensor "embeddings"); written to a
+                      temporary file and renamed
+  --compare T         also embed with the weights loaded as T and print the mean and minimum
+                      cosine similarity between the two types' vectors of each text
+Up to 16 texts and no --output: prints each embedding's size and first values, then the
+cosine-similarity matrix. Prints texts/s and tokens/s on standard error.
 )";
 [[noreturn]] void bad_usage(const std::string& m) {
   std::fprintf(stderr, "eigenformer-embed: %s\n(see eigenformer-embed --help)\n", m.c_str());
   std::exit(2);
 }
-
-// The texts' ids packed back to back: ids[off[s], off[s+1]) is text s.
-struct packed_texts {
-  std::vector<ef::token_id> ids, types;
-  std::vector<ef::index_t> off = {0};
-};
-
-// [texts, d]: each text's pooled final hidden state, in batches of up to @p batch_tokens tokens.
-ef::matrix embed(ef::models::bert<>& bert, const packed_texts& p, bool cls, ef::index_t batch_tokens) {
-  const ef::index_t n = ef::index_t(p.off.size()) - 1, d = bert.d_model();
-  ef::matrix emb(n, d), hidden;
-  for (ef::index_t first = 0; first < n;) {
-    ef::index_t last = first + 1;  // texts [first, last) in this batch
-    while (last < n && p.off[std::size_t(last) + 1] - p.off[std::size_t(first)] <= batch_tokens) ++last;
-    const ef::index_t base = p.off[std::size_t(first)], tokens = p.off[std::size_t(last)] - base;
-    std::vector<ef::index_t> off;
-    for (ef::index_t s = first; s <= last; ++s) off.push_back(p.off[std::size_t(s)] - base);
-    hidden.resize(tokens, d);
-    bert.forward(std::span(p.ids).subspan(std::size_t(base), std::size_t(tokens)), off,
-                 std::span(p.types).subspan(std::size_t(base), std::size_t(tokens)), ef::view(hidden));
-    for (ef::index_t s = first; s < last; ++s) {
-      const ef::index_t a = off[std::size_t(s - first)], b = off[std::size_t(s - first) + 1];
-      if (cls) emb.row(s) = hidden.row(a);
-      else emb.row(s) = hidden.middleRows(a, b - a).colwise().mean();
-    }
-    first = last;
-  }
-  return emb;
+long parse_count(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 1 || n > (1L << 30)) bad_usage(flag + ": expected an integer >= 1, got '" + v + "'");
+  return n;
 }
 
 double cosine(const ef::matrix& a, ef::index_t i, const ef::matrix& b, ef::index_t j) {
@@ -74,87 +67,149 @@ double cosine(const ef::matrix& a, ef::index_t i, const ef::matrix& b, ef::index
   }
   return dot / std::sqrt(na * nb);
 }
+
+bool ends_with(const std::string& s, const char* tail) {
+  const std::size_t n = std::strlen(tail);
+  return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+}
+
+// numpy's .npy format, version 1.0: magic, header dict padded to a multiple of 64, raw float32.
+void write_npy(const std::string& path, const ef::matrix& m) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(m.rows()) + ", " +
+                       std::to_string(m.cols()) + "), }";
+  const std::size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  ef::io::atomic_writer w(path);
+  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  w.write(magic, 8);
+  const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff), static_cast<unsigned char>(header.size() >> 8)};
+  w.write(len, 2);
+  w.write(header);
+  w.write(m.data(), std::size_t(m.size()) * sizeof(float));  // row-major
+  w.commit();
+}
+
+void write_jsonl(const std::string& path, const ef::matrix& m) {
+  ef::io::atomic_writer w(path);
+  std::string line;
+  char buf[32];
+  for (ef::index_t r = 0; r < m.rows(); ++r) {
+    line = "{\"index\": " + std::to_string(r) + ", \"embedding\": [";
+    for (ef::index_t c = 0; c < m.cols(); ++c) {
+      std::snprintf(buf, sizeof buf, c ? ", %.9g" : "%.9g", double(m(r, c)));
+      line += buf;
+    }
+    line += "]}\n";
+    w.write(line);
+  }
+  w.commit();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir, pooling = "mean", dtype = "f32", file;
+  std::string dir, dtype = "f32", file, output, pooling;
   std::optional<std::string> compare;
+  ef::models::embed_options opt;
+  long threads = 0;
   std::vector<std::string> texts;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad_usage(a + " needs a value");
+      return argv[++i];
+    };
     if (a == "-h" || a == "--help") {
       std::fputs(usage, stdout);
       return 0;
-    } else if (a == "--model" && i + 1 < argc) {
-      dir = argv[++i];
-    } else if (a == "--dtype" && i + 1 < argc) {
-      dtype = argv[++i];
-    } else if (a == "--compare" && i + 1 < argc) {
-      compare = argv[++i];
-    } else if (a == "--file" && i + 1 < argc) {
-      file = argv[++i];
-    } else if (a == "--pooling" && i + 1 < argc) {
-      pooling = argv[++i];
-      if (pooling != "mean" && pooling != "cls") bad_usage("--pooling: expected mean or cls, got '" + pooling + "'");
-    } else if (a.rfind("--", 0) == 0) {
-      bad_usage("unknown argument '" + a + "'");
-    } else {
-      texts.push_back(a);
-    }
+    } else if (a == "--model") dir = value();
+    else if (a == "--dtype") dtype = value();
+    else if (a == "--compare") compare = value();
+    else if (a == "--file") file = value();
+    else if (a == "--output") output = value();
+    else if (a == "--prompt-name") opt.prompt_name = value();
+    else if (a == "--prompt") opt.prompt = value();
+    else if (a == "--dim") opt.truncate_dim = ef::index_t(parse_count(a, value()));
+    else if (a == "--normalize") opt.normalize = true;
+    else if (a == "--batch-tokens") opt.batch_tokens = ef::index_t(parse_count(a, value()));
+    else if (a == "--threads") threads = parse_count(a, value());
+    else if (a == "--pooling") {
+      pooling = value();
+      if (pooling != "mean" && pooling != "cls" && pooling != "max" && pooling != "mean_sqrt_len" &&
+          pooling != "weightedmean" && pooling != "lasttoken")
+        bad_usage("--pooling: expected cls, mean, max, mean_sqrt_len, weightedmean or lasttoken, got '" + pooling + "'");
+    } else if (a.rfind("--", 0) == 0) bad_usage("unknown argument '" + a + "'");
+    else texts.push_back(a);
   }
   if (dir.empty()) bad_usage("--model DIR is required");
-  if (texts.empty() && file.empty()) bad_usage("give at least one TEXT or --file TEXTS");
+  if (!output.empty() && !ends_with(output, ".npy") && !ends_with(output, ".jsonl") && !ends_with(output, ".safetensors"))
+    bad_usage("--output: expected a name ending in .npy, .jsonl or .safetensors, got '" + output + "'");
   try {
     const ef::weight_type type = ef::parse_weight_type(dtype, "--dtype");
     const std::optional<ef::weight_type> base =
         compare ? std::optional(ef::parse_weight_type(*compare, "--compare")) : std::nullopt;
+    if (threads > 0 && ef::set_num_threads(int(threads)) < threads)
+      std::fprintf(stderr, "--threads %ld: using %d, the most that can run here\n", threads, ef::num_threads());
     if (!file.empty()) {
-      const std::string content = ef::io::read_file(file);
-      for (std::size_t pos = 0; pos < content.size();) {
-        std::size_t eol = std::min(content.find('\n', pos), content.size());
-        std::string line = content.substr(pos, eol - pos);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") != std::string::npos) texts.push_back(std::move(line));
-        pos = eol + 1;
-      }
-      if (texts.empty()) bad_usage("--file " + file + ": no non-empty line");
+      const auto lines = ef::io::nonblank_lines(file == "-" ? ef::io::read_stdin() : ef::io::read_file(file));
+      if (lines.empty()) bad_usage("--file " + file + ": no non-blank line");
+      texts.insert(texts.end(), lines.begin(), lines.end());
     }
-    auto bert = ef::models::bert<>::load(dir, {.weights = type});
-    const auto tok = ef::tokenizers::wordpiece_tokenizer::from_folder(dir);
-    const ef::index_t max_tokens = bert.config().max_position_embeddings;
-    packed_texts p;
-    for (const auto& t : texts) {
-      auto e = tok.encode(t);
-      if (ef::index_t(e.ids.size()) > max_tokens) {  // keep [CLS] ... and the final [SEP]
-        const ef::token_id sep = e.ids.back();
-        e.ids.resize(std::size_t(max_tokens));
-        e.token_types.resize(std::size_t(max_tokens));
-        e.ids.back() = sep;
-      }
-      p.ids.insert(p.ids.end(), e.ids.begin(), e.ids.end());
-      p.types.insert(p.types.end(), e.token_types.begin(), e.token_types.end());
-      p.off.push_back(p.off.back() + ef::index_t(e.ids.size()));
+    if (texts.empty()) bad_usage("give at least one TEXT or --file TEXTS");
+
+    std::optional<ef::models::pooling_config> fallback;
+    if (!pooling.empty()) {
+      ef::models::pooling_config p;
+      p.cls = pooling == "cls", p.max = pooling == "max", p.mean = pooling == "mean";
+      p.mean_sqrt_len = pooling == "mean_sqrt_len", p.weighted_mean = pooling == "weightedmean";
+      p.last_token = pooling == "lasttoken";
+      fallback = p;
     }
-    const bool cls = pooling == "cls";
-    const ef::index_t batch_tokens = std::max<ef::index_t>(4096, max_tokens);
-    const ef::matrix emb = embed(bert, p, cls, batch_tokens);
-    const ef::index_t d = bert.d_model(), n = emb.rows();
-    if (n <= 16) {
+    const auto load = [&](ef::weight_type t) {
+      auto s = ef::models::sentence_encoder::load(dir, {.weights = t}, fallback);
+      if (fallback && ef::io::exists(std::filesystem::path(dir) / "modules.json"))
+        bad_usage("--pooling: " + dir + " is a sentence-transformers folder, whose modules.json sets the pooling");
+      return s;
+    };
+    auto st = load(type);
+    // Tokenize once (the prompt prefixed), and report what the batches hold.
+    const std::string prompt = st.prompt_for(opt);
+    const ef::index_t plen = st.config().pooling.include_prompt ? 0 : st.prompt_length(prompt);
+    std::vector<ef::tokenizers::encoding> items;
+    items.reserve(texts.size());
+    std::size_t tokens = 0;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      items.push_back(st.encoder().encode(prompt.empty() ? texts[i] : prompt + texts[i], st.max_seq_length()));
+      tokens += items.back().ids.size();
+      if (texts.size() > 10000 && (i + 1) % 10000 == 0) std::fprintf(stderr, "\rtokenized %zu / %zu texts", i + 1, texts.size());
+    }
+    if (texts.size() > 10000) std::fprintf(stderr, "\n");
+    const auto t0 = std::chrono::steady_clock::now();
+    const ef::matrix emb = st.embed(std::span<const ef::tokenizers::encoding>(items), plen, opt);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "embedded %zu texts (%zu tokens) in %.3f s: %.1f texts/s, %.0f tokens/s\n", texts.size(), tokens,
+                 secs, double(texts.size()) / std::max(secs, 1e-9), double(tokens) / std::max(secs, 1e-9));
+    const ef::index_t d = emb.cols(), n = emb.rows();
+    if (!output.empty()) {
+      if (ends_with(output, ".npy")) write_npy(output, emb);
+      else if (ends_with(output, ".jsonl")) write_jsonl(output, emb);
+      else ef::io::write_safetensors(output, {{"embeddings", {n, d}, emb.data()}}, {{"producer", "eigenformer-embed"}, {"model", dir}});
+      std::printf("wrote %s: [%ld, %ld] float32\n", output.c_str(), long(n), long(d));
+    } else if (n <= 16) {
       for (ef::index_t s = 0; s < n; ++s)
-        std::printf("text %ld: %ld tokens, embedding [%ld]: %.4f %.4f %.4f ...\n", long(s),
-                    long(p.off[std::size_t(s) + 1] - p.off[std::size_t(s)]), long(d), double(emb(s, 0)),
-                    double(emb(s, 1)), double(emb(s, 2)));
+        std::printf("text %ld: %zu tokens, embedding [%ld]: %.4f %.4f %.4f ...\n", long(s), items[std::size_t(s)].ids.size(),
+                    long(d), double(emb(s, 0)), double(emb(s, 1)), double(emb(s, 2)));
       std::printf("cosine similarity:\n");
       for (ef::index_t i = 0; i < n; ++i) {
         for (ef::index_t j = 0; j < n; ++j) std::printf(" %7.4f", cosine(emb, i, emb, j));
         std::printf("\n");
       }
     } else {
-      std::printf("embedded %ld texts (%ld tokens), embedding [%ld]\n", long(n), long(p.ids.size()), long(d));
+      std::printf("embedded %ld texts (%zu tokens), embedding [%ld]\n", long(n), tokens, long(d));
     }
     if (base) {
-      bert = ef::models::bert<>::load(dir, {.weights = *base});  // one model resident at a time
-      const ef::matrix ref = embed(bert, p, cls, batch_tokens);
+      st = load(*base);  // one model resident at a time
+      const ef::matrix ref = st.embed(std::span<const ef::tokenizers::encoding>(items), plen, opt);
       double sum = 0, lowest = 2;
       ef::index_t where = 0;
       for (ef::index_t s = 0; s < n; ++s) {
