@@ -1,10 +1,10 @@
-// eigenformer-fill-mask: the most likely tokens for each [MASK] of a sentence, with a BERT
-// checkpoint that has its masked-LM head (BertForMaskedLM / BertForPreTraining weights).
+// eigenformer-fill-mask: the most likely tokens for each mask token of a sentence, with an
+// encoder checkpoint that has its masked-LM head (BERT, RoBERTa, XLM-R or ModernBERT
+// *ForMaskedLM / BertForPreTraining weights).
 #include <eigenformer/core/parallel.hpp>
 #include <eigenformer/core/weight_type.hpp>
 #include <eigenformer/io/parse.hpp>
-#include <eigenformer/models/bert.hpp>
-#include <eigenformer/tokenizers/wordpiece.hpp>
+#include <eigenformer/models/text_encoder.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -22,9 +22,10 @@ namespace ef = eigenformer;
 namespace {
 constexpr const char* usage = R"(usage: eigenformer-fill-mask --model DIR [--top N] [--dtype f32|bf16|int8|int4] TEXT
 
-Prints, for each [MASK] in TEXT, the N (default 5) most likely tokens and their probabilities
-according to the BERT checkpoint in DIR (config.json, model.safetensors with the masked-LM head,
-vocab.txt). Example: eigenformer-fill-mask --model bert-base-uncased "Paris is the [MASK] of France."
+Prints, for each mask token ([MASK], or <mask> for RoBERTa-style vocabularies) in TEXT, the N
+(default 5) most likely tokens and their probabilities according to the encoder in DIR
+(config.json, model.safetensors with the masked-LM head, tokenizer.json or vocab.txt).
+Example: eigenformer-fill-mask --model models/kjv-modernbert "In the beginning God created the [MASK] and the earth."
 )";
 [[noreturn]] void bad_usage(const std::string& m) {
   std::fprintf(stderr, "eigenformer-fill-mask: %s\n(see eigenformer-fill-mask --help)\n", m.c_str());
@@ -58,20 +59,25 @@ int main(int argc, char** argv) {
   if (dir.empty()) bad_usage("--model DIR is required");
   if (text.empty()) bad_usage("TEXT is required");
   try {
-    auto bert = ef::models::bert<>::load(dir, {.weights = ef::parse_weight_type(dtype, "--dtype")});
-    if (!bert.has_mlm_head())
-      throw ef::config_error("[eigenformer.fill-mask] checkpoint: expected masked-LM head weights (cls.predictions.*), got none (" + dir + ")");
-    const auto tok = ef::tokenizers::wordpiece_tokenizer::from_folder(dir);
-    const auto enc = tok.encode(text);
-    const ef::token_id mask = tok.mask_id();
+    auto enc_model = ef::models::text_encoder::load(dir, {.weights = ef::parse_weight_type(dtype, "--dtype")});
+    auto& tok = enc_model.tokenizer();
+    ef::token_id mask = tok.token_to_id("[MASK]");
+    if (mask < 0) mask = tok.token_to_id("<mask>");
+    if (mask < 0)
+      throw ef::config_error("[eigenformer.fill-mask] tokenizer: expected a [MASK] or <mask> token, got neither (" + dir + ")");
+    const auto enc = enc_model.encode(text);
     std::vector<ef::index_t> masks;
     for (std::size_t i = 0; i < enc.ids.size(); ++i)
       if (enc.ids[i] == mask) masks.push_back(ef::index_t(i));
     if (masks.empty()) bad_usage("TEXT has no [MASK]");
-    const ef::index_t t = ef::index_t(enc.ids.size()), v = bert.vocab_size();
-    ef::matrix hidden(t, bert.d_model()), logits(t, v);
-    bert.forward(enc.ids, std::vector<ef::index_t>{0, t}, enc.token_types, ef::view(hidden));
-    bert.mlm_logits(ef::view(std::as_const(hidden)), ef::view(logits));
+    const ef::matrix logits = enc_model.mlm_logits(enc);  // config_error without the head
+    const ef::index_t v = logits.cols();
+    const auto shown = [&](ef::token_id id) {  // the token as text, without the word's leading space
+      std::string s = tok.decode(std::span(&id, 1));
+      const auto a = s.find_first_not_of(' ');
+      s = a == std::string::npos ? std::string() : s.substr(a);
+      return s.empty() ? "#" + std::to_string(id) : s;
+    };
     for (ef::index_t m : masks) {
       std::vector<double> p(static_cast<std::size_t>(v));
       const double mx = logits.row(m).maxCoeff();
@@ -84,7 +90,7 @@ int main(int argc, char** argv) {
                         [&](ef::token_id a, ef::token_id b) { return p[std::size_t(a)] > p[std::size_t(b)]; });
       std::printf("[MASK] at token %ld:\n", long(m));
       for (std::size_t i = 0; i < k; ++i)
-        std::printf("  %-16s %.4f\n", tok.id_to_token(order[i]).c_str(), p[std::size_t(order[i])] / z);
+        std::printf("  %-16s %.4f\n", shown(order[i]).c_str(), p[std::size_t(order[i])] / z);
     }
   } catch (const ef::error& e) {
     std::fprintf(stderr, "eigenformer-fill-mask: %s\n", e.what());
