@@ -15,9 +15,10 @@ SentenceTransformer.encode): a prompt is prepended to the text; its length is th
 prompt tokenized alone with special tokens, less one when the last id is special; with
 include_prompt false those leading tokens (the [CLS] among them) are masked out of the pooling
 (CLS pooling still takes token 0); modes concatenate in the order cls, max, mean, mean_sqrt_len,
-weightedmean, lasttoken; max fills masked tokens with -1e9; means divide by the count clamped to
-1e-9; weighted mean weights are 1-based positions; last token is the last unmasked one (token 0
-when none is). Dense is act(x W^T + b); Normalize is x / max(|x|, 1e-12). Texts are truncated to
+weightedmean, lasttoken; max fills masked tokens with -1e9 (in place: a CLS block beside it reads
+the fill when token 0 is masked); means divide by the count clamped to 1e-9; weighted mean weights
+are 1-based positions; last token is the last unmasked one (zeros when none is). Texts and the
+prompt are stripped of surrounding whitespace first. Dense is act(x W^T + b); Normalize is x / max(|x|, 1e-12). Texts are truncated to
 max_seq_length (the last id kept [SEP]).
 
 reference.json: "texts"; "ids" / "offsets" (no prompt); "query_ids" / "query_offsets" (with the
@@ -85,7 +86,7 @@ def pool(h, skip, mode):
         return (h * w).sum(0) / torch.clamp(w.sum(), min=1e-9)
     if mode == "lasttoken":
         idx = [i for i in range(n) if mask[i] > 0]
-        return h[idx[-1] if idx else 0]
+        return h[idx[-1]] if idx else torch.zeros_like(h[0])  # ST gathers from hidden * mask
     raise ValueError(mode)
 
 

@@ -12,6 +12,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -230,4 +234,39 @@ TEST_CASE("encoder presets load every weight type", "[models][weights]") {
   check("modernbert", [](const ef::load_options& o) { return ef::models::modernbert<>::load(model_dir("modernbert"), o); });
   check("modernbert_cls", [](const ef::load_options& o) { return ef::models::modernbert<>::load(model_dir("modernbert_cls"), o); });
   check("roberta", [](const ef::load_options& o) { return ef::models::bert<>::load(model_dir("roberta"), o); });
+}
+
+// The shipped encoder (models/kjv-modernbert, trained by tools/train_shipped_encoder.py): its
+// tokenizer.json gives the ids the training script's own tokenizer gave, and the model matches
+// the training script's float64 forward on the stored F16 weights: hidden states of three texts
+// in one packed batch (6 layers of width 192: the same 1e-4 budget, measured in the test's
+// output), and the logits at the [MASK] with the same top five.
+TEST_CASE("shipped ModernBERT MLM: tokenizer ids, hidden states and fill-mask logits match its training script",
+          "[models][modernbert][shipped]") {
+  const char* data = std::getenv("EIGENFORMER_TEST_DATA_DIR");
+  REQUIRE(data);
+  const auto dir = std::filesystem::path(data).parent_path().parent_path() / "models" / "kjv-modernbert";
+  const auto ref = ef::io::read_json(dir / "reference.json");
+  auto enc = ef::models::text_encoder::load(dir);
+  std::vector<ef::token_id> ids;
+  std::vector<ef::index_t> off = {0};
+  for (const auto& t : ref["texts"]) {
+    const auto e = enc.encode(t.get<std::string>());
+    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
+    off.push_back(off.back() + ef::index_t(e.ids.size()));
+  }
+  CHECK(ids == ref["ids"].get<std::vector<ef::token_id>>());
+  CHECK(off == ref["offsets"].get<std::vector<ef::index_t>>());
+  auto& m = std::get<ef::models::modernbert<>>(enc.model());
+  ef::matrix hidden(off.back(), m.d_model());
+  m.forward(ids, off, ef::view(hidden));
+  compare("kjv-modernbert hidden", hidden, ref["hidden"]);
+  const auto pos = ref["mask_positions"][0].get<ef::index_t>();
+  ef::matrix logits(1, m.vocab_size());
+  m.mlm_logits(ef::rows(ef::view(std::as_const(hidden)), pos, 1), ef::view(logits));
+  compare("kjv-modernbert logits at [MASK]", logits, ref["mask_logits"]);
+  std::vector<ef::index_t> order(std::size_t(m.vocab_size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](ef::index_t a, ef::index_t b) { return logits(0, a) > logits(0, b); });
+  for (std::size_t k = 0; k < 5; ++k) CHECK(order[k] == ref["mask_top5"][0][k][0].get<ef::index_t>());
 }

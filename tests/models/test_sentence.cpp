@@ -66,6 +66,9 @@ TEST_CASE("sentence-transformers folder: Pooling, Dense, Normalize and prompts g
   // Unit vectors (Normalize), and Matryoshka truncation: the first 8 values, renormalized on request.
   const ef::matrix e = st.embed(texts);
   for (ef::index_t r = 0; r < e.rows(); ++r) CHECK(std::abs(e.row(r).norm() - 1.0f) < 1e-5f);
+  // Texts are stripped before tokenizing, as sentence-transformers does.
+  const std::vector<std::string> padded = {"  paris is the capital of france \n"};
+  CHECK((st.embed(padded) - e.topRows(1)).cwiseAbs().maxCoeff() == 0.0f);
   const ef::matrix t8 = st.embed(texts, {.truncate_dim = 8});
   REQUIRE(t8.cols() == 8);
   CHECK((t8 - e.leftCols(8)).cwiseAbs().maxCoeff() == 0.0f);
@@ -111,7 +114,14 @@ TEST_CASE("pool: every sentence-transformers mode, with and without the prompt",
                    ef::view(r));
   CHECK(r.row(0).head(d).maxCoeff() == -1e9f);
   CHECK(r.row(0).segment(d, d).cwiseAbs().maxCoeff() == 0.0f);
-  CHECK((r.row(0).tail(d) - h3.row(0)).cwiseAbs().maxCoeff() == 0.0f);
+  CHECK(r.row(0).tail(d).cwiseAbs().maxCoeff() == 0.0f);  // ST gathers from hidden * mask
+  // CLS with max on and its token masked reads max's in-place fill, as ST's view does.
+  ef::matrix r2(1, 2 * d);
+  const std::vector<ef::index_t> one_skip = {1};
+  ef::models::pool({.cls = true, .max = true, .include_prompt = false, .dim = d}, ef::view(std::as_const(h3)), whole, one_skip,
+                   ef::view(r2));
+  CHECK(r2.row(0).head(d).maxCoeff() == -1e9f);
+  CHECK((r2.row(0).tail(d) - h3.bottomRows(2).colwise().maxCoeff()).cwiseAbs().maxCoeff() == 0.0f);
   ef::matrix wrong(1, d);
   CHECK_THROWS_AS(ef::models::pool({.max = true, .dim = d}, ef::view(std::as_const(h3)), whole, {}, ef::view(r)), ef::shape_error);
   (void)wrong;
@@ -123,6 +133,14 @@ TEST_CASE("sentence-transformers folder errors name the file and the field", "[m
     st_write(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": false})");
     CHECK_THROWS_WITH(ef::models::read_sentence_transformers(dir),
                       Contains("a pooling config with no mode") && Contains("1_Pooling/config.json"));
+  }
+  {  // A missing pooling_mode_mean_tokens is true (Pooling's default); "pooling_mode" names one mode.
+    const auto dir = st_copy("defaults");
+    st_write(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension": 32})");
+    CHECK(ef::models::read_sentence_transformers(dir)->pooling.mean);
+    st_write(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension": 32, "pooling_mode": "lasttoken"})");
+    const auto p = ef::models::read_sentence_transformers(dir)->pooling;
+    CHECK((p.last_token && !p.mean && p.modes() == 1));
   }
   {
     const auto dir = st_copy("unknownmode");
@@ -149,7 +167,9 @@ TEST_CASE("sentence-transformers folder errors name the file and the field", "[m
     CHECK_THROWS_WITH(ef::models::sentence_encoder::load(dir), Contains("expected shape [8") && Contains("2_Dense/model.safetensors"));
     st_write(dir / "2_Dense" / "config.json", R"({"in_features": 32, "out_features": 16, "activation_function": "torch.nn.modules.activation.Softplus"})");
     CHECK_THROWS_WITH(ef::models::sentence_encoder::load(dir), Contains("activation_function") && Contains("Softplus"));
-    st_write(dir / "2_Dense" / "config.json", R"({"in_features": 24, "out_features": 16})");
+    st_write(dir / "2_Dense" / "config.json", R"({"in_features": 32, "out_features": 16})");
+    CHECK_THROWS_WITH(ef::models::sentence_encoder::load(dir), Contains("activation_function") && Contains("missing"));
+    st_write(dir / "2_Dense" / "config.json", R"({"in_features": 24, "out_features": 16, "activation_function": "torch.nn.modules.activation.Tanh"})");
     CHECK_THROWS_WITH(ef::models::sentence_encoder::load(dir), Contains("in_features") && Contains("24"));
   }
   {

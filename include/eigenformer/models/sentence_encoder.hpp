@@ -48,7 +48,8 @@ struct pooling_config {
 /// unpadded sequence. @p prompt_lengths: empty, or per sequence the number of leading tokens
 /// (prompt, with its special token) that `include_prompt = false` masks. Masked like ST: max
 /// over no token is −1e9, a mean over no token 0 (its count clamped to 1e-9), the last token of
-/// no token the first. Throws shape_error for mismatched shapes.
+/// no token zeros, and CLS reads max's −1e9 fill when its token is masked and max is on (ST
+/// fills the hidden states in place). Throws shape_error for mismatched shapes.
 inline void pool(const pooling_config& c, const_matrix_view hidden, offsets_view offsets,
                  std::span<const index_t> prompt_lengths, matrix_view out) {
   const char* where = "models.pool";
@@ -71,6 +72,9 @@ inline void pool(const pooling_config& c, const_matrix_view hidden, offsets_view
       auto b = block();
       if (len > 0) b = hidden.row(a);
       else b.setZero();
+      // ST's max pooling writes its -1e9 fill into the hidden states in place, and its CLS block
+      // is a view of them: with a masked first token and max on, CLS reads the fill.
+      if (c.max && skip > 0) b.setConstant(-1e9f);
     }
     if (c.max) {
       auto b = block();
@@ -94,9 +98,9 @@ inline void pool(const pooling_config& c, const_matrix_view hidden, offsets_view
       }
       block() = (sum / std::max(weights, 1e-9)).cast<float>();
     }
-    if (c.last_token) {
+    if (c.last_token) {  // ST gathers from hidden · mask: nothing unmasked gives zeros
       auto b = block();
-      if (len > 0) b = hidden.row(skip < len ? a + len - 1 : a);
+      if (skip < len) b = hidden.row(a + len - 1);
       else b.setZero();
     }
   }
@@ -155,6 +159,7 @@ inline pooling_config read_pooling(const std::filesystem::path& file) {
   const nlohmann::json j = io::read_json(file);
   if (!j.is_object()) st_fail("pooling config", "a JSON object", j.type_name(), file);
   pooling_config c;
+  c.mean = !j.contains("pooling_mode_mean_tokens");  // Pooling's constructor default
   const std::pair<const char*, bool*> modes[] = {
       {"pooling_mode_cls_token", &c.cls},           {"pooling_mode_max_tokens", &c.max},
       {"pooling_mode_mean_tokens", &c.mean},        {"pooling_mode_mean_sqrt_len_tokens", &c.mean_sqrt_len},
@@ -171,6 +176,7 @@ inline pooling_config read_pooling(const std::filesystem::path& file) {
       c.include_prompt = v.get<bool>();
       continue;
     }
+    if (k == "pooling_mode") continue;  // read below: it overrides the flags
     bool* flag = nullptr;
     for (const auto& [name, f] : modes)
       if (k == name) flag = f;
@@ -178,6 +184,18 @@ inline pooling_config read_pooling(const std::filesystem::path& file) {
                        v.dump() + " (not supported)", file);
     if (!v.is_boolean()) st_fail("field '" + k + "'", "true or false", v.dump(), file);
     *flag = v.get<bool>();
+  }
+  if (const auto it = j.find("pooling_mode"); it != j.end() && !it->is_null()) {  // ST: one mode by name
+    const std::string m = it->is_string() ? it->get<std::string>() : it->dump();
+    const std::pair<const char*, bool*> names[] = {{"cls", &c.cls}, {"max", &c.max}, {"mean", &c.mean},
+                                                   {"mean_sqrt_len_tokens", &c.mean_sqrt_len},
+                                                   {"weightedmean", &c.weighted_mean}, {"lasttoken", &c.last_token}};
+    bool* flag = nullptr;
+    for (const auto& [name, f] : names)
+      if (m == name) flag = f;
+    if (!flag) st_fail("field 'pooling_mode'", "cls, max, mean, mean_sqrt_len_tokens, weightedmean or lasttoken", it->dump(), file);
+    c.cls = c.max = c.mean = c.mean_sqrt_len = c.weighted_mean = c.last_token = false;
+    *flag = true;
   }
   if (c.dim == 0) st_fail("field 'word_embedding_dimension'", "an integer >= 1", "nothing (missing field)", file);
   if (c.modes() == 0) st_fail("pooling mode", "at least one pooling_mode_* true", "none (a pooling config with no mode)", file);
@@ -295,19 +313,20 @@ inline sentence_dense load_sentence_dense(const std::filesystem::path& dir, inde
     if (!it->is_boolean()) detail::st_fail("field 'bias'", "true or false", it->dump(), file);
     bias = it->get<bool>();
   }
-  std::string act = "torch.nn.modules.linear.Identity";
-  if (const auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
-    if (!it->is_string()) detail::st_fail("field 'activation_function'", "a torch module name", it->dump(), file);
-    act = it->get<std::string>();
-  }
+  // Required: sentence-transformers' Dense.load reads it by key.
+  const auto act_it = j.find("activation_function");
+  if (act_it == j.end() || !act_it->is_string())
+    detail::st_fail("field 'activation_function'", "a torch module name", act_it == j.end() ? "nothing (missing field)" : act_it->dump(), file);
+  const std::string act = act_it->get<std::string>();
   sentence_dense d;
   if (act == "torch.nn.modules.linear.Identity") d.act = ops::activation_fn::identity;
   else if (act == "torch.nn.modules.activation.Tanh") d.act = ops::activation_fn::tanh;
   else if (act == "torch.nn.modules.activation.ReLU") d.act = ops::activation_fn::relu;
   else if (act == "torch.nn.modules.activation.GELU") d.act = ops::activation_fn::gelu;
   else if (act == "torch.nn.modules.activation.SiLU") d.act = ops::activation_fn::silu;
+  else if (act == "torch.nn.modules.activation.Sigmoid") d.act = ops::activation_fn::sigmoid;
   else
-    detail::st_fail("field 'activation_function'", "torch.nn.modules.linear.Identity or activation.Tanh / ReLU / GELU / SiLU",
+    detail::st_fail("field 'activation_function'", "torch.nn.modules.linear.Identity or activation.Tanh / ReLU / GELU / SiLU / Sigmoid",
                     "\"" + act + "\" (not supported)", file);
   if (!io::exists(dir / "model.safetensors"))
     throw_error<io_error>("models.sentence_transformers", "Dense weights", "model.safetensors (pytorch_model.bin is not read)",
@@ -389,7 +408,7 @@ class sentence_encoder {
   /// the last is special (the [SEP] a lone prompt ends with).
   index_t prompt_length(const std::string& prompt) {
     if (prompt.empty()) return 0;
-    const auto ids = encoder_.tokenizer().encode_with_types(prompt, true).ids;
+    const auto ids = encoder_.tokenizer().encode_with_types(stripped(prompt), true, std::size_t(max_seq_length())).ids;
     index_t n = index_t(ids.size());
     if (n > 0 && encoder_.tokenizer().is_special(ids.back())) --n;
     return n;
@@ -405,7 +424,7 @@ class sentence_encoder {
     const index_t plen = st_.pooling.include_prompt ? 0 : prompt_length(prompt);
     std::vector<tokenizers::encoding> items;
     items.reserve(texts.size());
-    for (const auto& t : texts) items.push_back(encoder_.encode(prompt.empty() ? t : prompt + t, max_seq_length()));
+    for (const auto& t : texts) items.push_back(encoder_.encode(stripped(prompt + t), max_seq_length()));
     return embed(std::span<const tokenizers::encoding>(items), plen, o);
   }
   /// The same from encodings, with @p prompt_length leading tokens left out of the pooling when
@@ -436,6 +455,15 @@ class sentence_encoder {
       if (o.normalize) normalize_rows(dst);
     });
     return out;
+  }
+
+  /// @p text without leading and trailing whitespace, as sentence-transformers' Transformer
+  /// strips every input (prompt included) before tokenizing.
+  static std::string stripped(std::string_view text) {
+    const auto ws = " \t\n\r\f\v";
+    const auto a = text.find_first_not_of(ws);
+    if (a == std::string_view::npos) return {};
+    return std::string(text.substr(a, text.find_last_not_of(ws) - a + 1));
   }
 
  private:

@@ -39,16 +39,17 @@ struct identity {
 
 /// An activation chosen at run time by its Hugging Face name (ACT2FN), for heads that run once
 /// per batch rather than in a block's loops (ModernBERT's classifier_activation).
-enum class activation_fn { gelu, gelu_tanh, relu, silu, tanh, identity };
+enum class activation_fn { gelu, gelu_tanh, relu, silu, tanh, sigmoid, identity };
 
 /// HF's name -> activation_fn: "gelu" (erf), "gelu_new" / "gelu_pytorch_tanh" (tanh form),
-/// "relu", "silu" / "swish", "tanh", "linear". Returns false for any other name.
+/// "relu", "silu" / "swish", "tanh", "sigmoid", "linear". Returns false for any other name.
 inline bool activation_from_hf_name(const std::string& name, activation_fn& out) noexcept {
   if (name == "gelu") out = activation_fn::gelu;
   else if (name == "gelu_new" || name == "gelu_pytorch_tanh") out = activation_fn::gelu_tanh;
   else if (name == "relu") out = activation_fn::relu;
   else if (name == "silu" || name == "swish") out = activation_fn::silu;
   else if (name == "tanh") out = activation_fn::tanh;
+  else if (name == "sigmoid") out = activation_fn::sigmoid;
   else if (name == "linear") out = activation_fn::identity;
   else return false;
   return true;
@@ -62,6 +63,9 @@ inline void apply_activation(activation_fn f, float* x, std::size_t n) noexcept 
     case activation_fn::silu: silu::apply(x, n); break;
     case activation_fn::tanh:
       for (std::size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      break;
+    case activation_fn::sigmoid:
+      for (std::size_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
       break;
     case activation_fn::identity: break;
   }
