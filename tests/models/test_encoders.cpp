@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <numeric>
@@ -147,7 +148,9 @@ TEST_CASE("text_encoder: packed batches under a token budget give each item's ow
   for (std::size_t i = 0; i < passages.size(); ++i) {
     const auto pair = rr.encode_pair("the capital", passages[i]);
     CHECK(pair.token_types.back() == 1);
-    CHECK(rr.classify(std::span(&pair, 1))(0, 0) == scores[i]);
+    // Alone or in a batch of three: the same pair, up to the float32 rounding a batch's row
+    // blocking may change (the scalar kernels'), far below the scores' differences (~0.1).
+    CHECK(std::abs(rr.classify(std::span(&pair, 1))(0, 0) - scores[i]) < 1e-5f);
   }
   // Truncation keeps the pair within the positions, longest first: the query stays whole.
   std::string long_passage;
