@@ -136,7 +136,17 @@ const EXTRA = [
   'Honorificabilitudinitatibus Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch',
 ];
 const corpus = JSON.parse(fs.readFileSync(path.join(__dirname, 'tokenizer_corpus.json'), 'utf8'));
-const TEXTS = [...corpus, ...EXTRA];
+// SentencePiece's normalization rules (the Precompiled normalizer): combining marks on mapped
+// characters (clusters of under 6 bytes and of more), compatibility forms, Hangul jamo, regional
+// indicators, CR LF, NUL, and the width forms SentencePiece special-cases.
+const PRECOMPILED = [
+  '\uFF21\u0301', 'e\u0301 E\u0301 \u00C5\u0301', '\u1100\u1161\u11A8 \u1100\u1161', '\u2460\u2461 \u216B \u338F \u2103',
+  '\uFF76\uFF9E \uFF76', '\uFB01\u0301 \uFB01', 'a\u3000b\u00A0c', 'a\u200Bb\u200Dc', '\uFEFFx', 'a\u0000b',
+  '\u{1F1EB}\u{1F1F7}\u{1F1E9}\u{1F1EA}', '\u0915\u094D\u0937', '\u212B \u2126', 'a\r\nb\rc\nd', 'A\u030A\u0301',
+  '\uFF5E\u301C', '\u{1D400}\u{1D401}', '\u00BD \u00B2 \u2075', 'e\u0301\u0301\u0301',
+  '\u0627\u0644\u0633\u0651\u064E\u0644\u0627\u0645', 'I\u0307 \u0130', '\uAC00\u11A8',
+];
+const TEXTS = [...corpus, ...EXTRA, ...PRECOMPILED];
 if (new Set(TEXTS).size !== TEXTS.length) throw new Error('duplicate texts');
 const at = (t) => { const i = TEXTS.indexOf(t); if (i < 0) throw new Error(`no text ${JSON.stringify(t)}`); return i; };
 const PAIRS = [
@@ -158,7 +168,7 @@ const PAIRS = [
 const FIXTURE_CONFIG = { tokenizer_class: 'PreTrainedTokenizer', clean_up_tokenization_spaces: false };
 const TOKENIZERS = [
   'bert-wordpiece', 'bert-added-tokens', 'gpt2-bytelevel', 'roberta-bytelevel', 'llama3-like',
-  'sentencepiece-bpe', 'sentencepiece-bpe-metaspace', 'unigram',
+  'sentencepiece-bpe', 'sentencepiece-bpe-metaspace', 'unigram', 't5-unigram-spm',
 ].map((name) => ({ name, file: `${name}.json`, path: path.join(dataDir, `${name}.json`), config: FIXTURE_CONFIG }))
   .concat(['qwen3', 'llama3', 'gemma3'].map((name) => ({
     name,
@@ -166,6 +176,22 @@ const TOKENIZERS = [
     path: path.join(cache, name, 'tokenizer.json'),
     config: JSON.parse(fs.readFileSync(path.join(cache, name, 'tokenizer_config.json'), 'utf8')),
   })));
+
+// t5-unigram-spm.json is tools/make_unigram_tokenizer.py's conversion of a SentencePiece model;
+// its reference is SentencePiece itself (the model's own EncodeAsIds, through that script),
+// checked against Hugging Face's Rust tokenizers like the others. transformers.js is no
+// reference for it: its Precompiled ignores the charsmap and applies NFKC and a few
+// replacements instead. SentencePiece gives ids only: `ids` is its ids and T5's </s> (as the
+// slow T5Tokenizer appends it), a pair is a </s> b </s> with type ids 0; the decodes are
+// Hugging Face's alone (SentencePiece writes " \u2047 " for <unk> and has no switch for special
+// tokens).
+const SPM_REFERENCE = { 't5-unigram-spm': 'sentencepiece (python3-sentencepiece, tools/make_unigram_tokenizer.py --encode)' };
+function sentencepieceIds(texts) {
+  const r = require('child_process').spawnSync('/usr/bin/python3', [path.join(root, 'tools', 'make_unigram_tokenizer.py'), '--encode'],
+    { input: JSON.stringify(texts), encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`make_unigram_tokenizer.py --encode failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
 
 function hasPairTemplate(pp) {
   if (pp === null) return false;
@@ -208,6 +234,16 @@ const DEVIATIONS = [
     tokenizers: ['sentencepiece-bpe', 'sentencepiece-bpe-metaspace'],
     fields: ['decode', 'decode_skip_special'],
     texts: has('\ufeff'),
+  },
+  {
+    cause: 'SentencePiece does not match control symbols written in the text: Hugging Face\'s conversion makes them added tokens (</s>, <pad>, <unk>, <extra_id_N>), matched before the model; SentencePiece encodes their characters',
+    tokenizers: ['t5-unigram-spm'],
+    texts: has('</s>', '<pad>', '<unk>', '<extra_id_'),
+  },
+  {
+    cause: 'Precompiled: Hugging Face looks up each extended grapheme cluster of under 6 UTF-8 bytes whole and replaces it with the replacement of the shortest key it starts with, dropping the rest of the cluster ("\uFF21\u0301" -> "A", "\uFB01\u0301" -> "fi", "e\u0301\u0301" -> "e"), and looks the characters of longer clusters up one by one ("\uFF76\uFF9E" is not composed); SentencePiece takes the longest key at each position',
+    tokenizers: ['t5-unigram-spm'],
+    texts: has('\uFF21\u0301', '\uFB01\u0301', '\uFF76\uFF9E', 'A\u030A\u0301', 'e\u0301\u0301'),
   },
   {
     cause: 'RobertaProcessing pair: transformers.js gives the second sequence and the separator before it type id 1; Rust gives 0 everywhere',
@@ -257,11 +293,28 @@ async function hfPair(tok, a, b) {
 
 async function run(t, unexplained) {
   const json = JSON.parse(fs.readFileSync(t.path, 'utf8'));
-  const ref = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: t.config });
   const hf = HF.Tokenizer.fromFile(t.path);
+  let single, pair;
+  if (SPM_REFERENCE[t.name]) {
+    const spm = sentencepieceIds(TEXTS);
+    const eos = spm.eos_id;
+    single = async (i) => {
+      const h = await hfRecord(hf, TEXTS[i]);
+      return { ids: [...spm.ids[i], eos], ids_no_special: spm.ids[i], decode: h.decode, decode_skip_special: h.decode_skip_special };
+    };
+    pair = async (a, b) => {
+      const ids = [...spm.ids[a], eos, ...spm.ids[b], eos];
+      return { ids, type_ids: ids.map(() => 0) };
+    };
+  } else {
+    const ref = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: t.config });
+    single = async (i) => lenmlRecord(ref, TEXTS[i]);
+    pair = async (a, b) => lenmlPair(ref, TEXTS[a], TEXTS[b]);
+  }
   const out = { name: t.name };
   if (t.file) out.file = t.file; else out.cache_file = t.cache_file;
   out.sha256 = sha256(t.path);
+  if (SPM_REFERENCE[t.name]) out.reference = SPM_REFERENCE[t.name];
   out.pair_template = hasPairTemplate(json.post_processor);
   out.cases = [];
   out.deviations = [];
@@ -285,13 +338,13 @@ async function run(t, unexplained) {
     return kept;
   };
   for (let i = 0; i < TEXTS.length; ++i) {
-    out.cases.push(record('single', 'text', i, lenmlRecord(ref, TEXTS[i]), await hfRecord(hf, TEXTS[i]), [TEXTS[i]]));
+    out.cases.push(record('single', 'text', i, await single(i), await hfRecord(hf, TEXTS[i]), [TEXTS[i]]));
   }
   if (out.pair_template) {
     out.pair_cases = [];
     for (let k = 0; k < PAIRS.length; ++k) {
       const [a, b] = PAIRS[k].map((i) => TEXTS[i]);
-      out.pair_cases.push(record('pair', 'pair', k, lenmlPair(ref, a, b), await hfPair(hf, a, b), [a, b]));
+      out.pair_cases.push(record('pair', 'pair', k, await pair(...PAIRS[k]), await hfPair(hf, a, b), [a, b]));
     }
   }
   return out;
@@ -329,7 +382,7 @@ async function run(t, unexplained) {
   lines.push(' "tokenizers": [');
   results.forEach((r, ti) => {
     const head = {};
-    for (const k of ['name', 'file', 'cache_file', 'sha256', 'pair_template']) if (k in r) head[k] = r[k];
+    for (const k of ['name', 'file', 'cache_file', 'sha256', 'reference', 'pair_template']) if (k in r) head[k] = r[k];
     const h = JSON.stringify(head);
     const parts = [`  ${h.slice(0, -1)},`];
     parts.push(`   "cases": [\n    ${r.cases.map((c) => JSON.stringify(c)).join(',\n    ')}\n   ],`);

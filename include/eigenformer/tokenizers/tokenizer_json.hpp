@@ -13,7 +13,8 @@
 /// Implemented (each `type` and option as HF's Rust library defines it; anything else in the file
 /// that would change the ids is a format_error naming it, never ignored):
 ///  - normalizers: NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, Replace
-///    (String or Regex), Prepend, Strip, Sequence;
+///    (String or Regex), Prepend, Strip, Precompiled (SentencePiece's charsmap, as HF applies it:
+///    tokenizers/precompiled.hpp), Sequence;
 ///  - pre-tokenizers: ByteLevel, Split (String or Regex; Removed, Isolated, MergedWithPrevious,
 ///    MergedWithNext, Contiguous; invert), Metaspace, Whitespace, WhitespaceSplit,
 ///    BertPreTokenizer, Digits, Punctuation, CharDelimiterSplit, Sequence;
@@ -32,6 +33,7 @@
 #include <eigenformer/io/json.hpp>
 #include <eigenformer/tokenizers/bpe.hpp>
 #include <eigenformer/tokenizers/normalize.hpp>
+#include <eigenformer/tokenizers/precompiled.hpp>
 #include <eigenformer/tokenizers/regex.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
@@ -326,6 +328,13 @@ struct strip_normalizer final : normalizer {
       while (e > b && is_white_space(s[e - 1])) --e;
     s = s.substr(b, e - b);
   }
+};
+
+/// SentencePiece's rules (tokenizers/precompiled.hpp), as HF applies them.
+struct precompiled_normalizer final : normalizer {
+  precompiled_charsmap map;
+  explicit precompiled_normalizer(precompiled_charsmap m) : map(std::move(m)) {}
+  void apply(std::u32string& s) const override { s = map.normalize(s); }
 };
 
 struct sequence_normalizer final : normalizer {
@@ -1462,7 +1471,13 @@ class hf_tokenizer {
       s->right = r_.boolean_or(n, "strip_right", path, true);
       return s;
     }
-    r_.fail(path + ".type", "NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip or Sequence",
+    if (type == "Precompiled") {
+      r_.only(n, path, {"type", "precompiled_charsmap"});
+      const std::string field = path + ".precompiled_charsmap";
+      const std::string blob = decode_base64(r_.string(n, "precompiled_charsmap", path), field, r_.file);
+      return std::make_unique<precompiled_normalizer>(precompiled_charsmap(blob, field, r_.file));
+    }
+    r_.fail(path + ".type", "NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip, Precompiled or Sequence",
             "'" + type + "' (not implemented)");
   }
 
