@@ -1,9 +1,17 @@
-// Tokenizer throughput (MB/s of UTF-8 input) for GPT-2 BPE and BERT WordPiece on the real
-// vocabularies (tools/fetch_tokenizer_files.sh), and for the Qwen3, Llama 3 and Gemma 3
-// tokenizer.json files it caches (with their load times), over a text file given on the command
-// line (e.g. the repository's docs and headers concatenated), median of N passes, one thread.
+// Tokenizer throughput (MB/s of UTF-8 input), one family per row, over a text file given on the
+// command line (e.g. the repository's docs and headers concatenated), median of N passes, one
+// thread, every row in the same run:
+//   - the older readers on the real vocabularies (tools/fetch_tokenizer_files.sh): GPT-2 BPE
+//     (vocab.json + merges.txt) and BERT WordPiece (vocab.txt);
+//   - tokenizer.json WordPiece: BERT's pipeline (BertNormalizer, BertPreTokenizer, WordPiece,
+//     BertProcessing) built on the same vocab.txt, so its row is the older reader's twin;
+//   - the Qwen3 (byte-level BPE), Llama 3 (byte-level BPE, ignore_merges) and Gemma 3
+//     (SentencePiece-style BPE with byte fallback) tokenizer.json files the script caches;
+//   - each further tokenizer.json named after the options, e.g. the committed Unigram one
+//     (tests/data/tokenizer_json/t5-unigram-spm.json: Precompiled, Metaspace, Unigram).
 //   cat README.md bench/RESULTS.md include/eigenformer/*/*.hpp > /tmp/text.txt
-//   build/release/bench/bench_tokenizer_throughput ~/.cache/eigenformer/tokenizers /tmp/text.txt [--reps 5]
+//   build/release/bench/bench_tokenizer_throughput "$(tools/fetch_tokenizer_files.sh)" /tmp/text.txt
+//     [--reps 5] [tests/data/tokenizer_json/t5-unigram-spm.json ...]   (one command line)
 #include <eigenformer/tokenizers/bpe.hpp>
 #include <eigenformer/tokenizers/tokenizer_json.hpp>
 #include <eigenformer/tokenizers/wordpiece.hpp>
@@ -35,11 +43,18 @@ double median_ms(int reps, Fn&& fn) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_tokenizer_throughput TOKENIZER_FILES TEXT_FILE [--reps N]\n");
+    std::fprintf(stderr, "usage: bench_tokenizer_throughput TOKENIZER_FILES TEXT_FILE [--reps N] [TOKENIZER_JSON ...]\n");
     return 2;
   }
   const std::string dir = argv[1];
-  const int reps = argc == 5 ? std::max(1, std::atoi(argv[4])) : 5;
+  int reps = 5;
+  std::vector<std::pair<std::string, std::string>> files;  // (row name, tokenizer.json)
+  for (const char* name : {"qwen3", "llama3", "gemma3"}) files.emplace_back(name, dir + "/" + name + "/tokenizer.json");
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else files.emplace_back(std::filesystem::path(a).stem().string(), a);
+  }
   std::ifstream in(argv[2], std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -66,8 +81,26 @@ int main(int argc, char** argv) {
     std::printf("GPT-2 BPE:       %.1f MB/s (median of %d, warm cache)\n", double(bytes) / 1e6 / (tb / 1e3), reps);
     std::printf("BERT WordPiece:  %.1f MB/s (median of %d)\n", double(bytes) / 1e6 / (tw / 1e3), reps);
     std::printf("(%zu + %zu tokens)\n", nb, nw);
-    for (const char* name : {"qwen3", "llama3", "gemma3"}) {
-      const std::string file = dir + "/" + name + "/tokenizer.json";
+    {
+      // BERT's tokenizer.json, as transformers writes it for bert-base-uncased, on the same vocab.txt.
+      nlohmann::json vocab = nlohmann::json::object();
+      std::ifstream v(dir + "/bert-base-uncased/vocab.txt");
+      std::size_t id = 0;
+      for (std::string l; std::getline(v, l);) vocab[l] = id++;
+      const nlohmann::json j = {
+          {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true}, {"strip_accents", nullptr}, {"lowercase", true}}},
+          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+          {"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100}, {"vocab", vocab}}},
+          {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 102}}, {"cls", {"[CLS]", 101}}}}};
+      const tk::hf_tokenizer t(j, "bert-base-uncased tokenizer.json (built from vocab.txt)");
+      std::size_t n = 0;
+      const double te = median_ms(reps, [&] {
+        for (const auto& l : lines) n += t.encode(l).ids.size();
+      });
+      std::printf("%-7s tokenizer.json: encode %.1f MB/s (median of %d), %zu tokens a pass\n", "bert", double(bytes) / 1e6 / (te / 1e3),
+                  reps, n / std::size_t(reps));
+    }
+    for (const auto& [name, file] : files) {
       if (!std::filesystem::exists(file)) continue;
       std::optional<tk::hf_tokenizer> t;
       const double tl = median_ms(1, [&] { t.emplace(tk::hf_tokenizer::from_file(file)); });
@@ -75,7 +108,7 @@ int main(int argc, char** argv) {
       const double te = median_ms(reps, [&] {
         for (const auto& l : lines) n += t->encode(l).ids.size();
       });
-      std::printf("%-7s tokenizer.json: load %.0f ms, encode %.1f MB/s (median of %d), %zu tokens a pass\n", name, tl,
+      std::printf("%-7s tokenizer.json: load %.0f ms, encode %.1f MB/s (median of %d), %zu tokens a pass\n", name.c_str(), tl,
                   double(bytes) / 1e6 / (te / 1e3), reps, n / std::size_t(reps));
     }
   } catch (const eigenformer::error& e) {

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace ef = eigenformer;
 
 namespace {
@@ -179,14 +181,32 @@ int main(int argc, char** argv) {
     items.reserve(texts.size());
     std::size_t tokens = 0;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      items.push_back(st.encoder().encode(prompt.empty() ? texts[i] : prompt + texts[i], st.max_seq_length()));
+      items.push_back(st.encoder().encode(st.input_text(prompt, texts[i]), st.max_seq_length()));
       tokens += items.back().ids.size();
       if (texts.size() > 10000 && (i + 1) % 10000 == 0) std::fprintf(stderr, "\rtokenized %zu / %zu texts", i + 1, texts.size());
     }
     if (texts.size() > 10000) std::fprintf(stderr, "\n");
+    // Embed in chunks of about 8 batches' worth of tokens, so that a long run shows a progress
+    // line (on a terminal); each chunk is packed into batches as one call would pack it.
     const auto t0 = std::chrono::steady_clock::now();
-    const ef::matrix emb = st.embed(std::span<const ef::tokenizers::encoding>(items), plen, opt);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    const ef::index_t width = opt.truncate_dim ? opt.truncate_dim : st.dim();
+    ef::matrix emb(ef::index_t(items.size()), width);
+    const std::size_t chunk_tokens = 8 * std::size_t(std::max<ef::index_t>(opt.batch_tokens, 1));
+    const bool progress = isatty(2) && tokens > chunk_tokens;
+    for (std::size_t first = 0, done_tokens = 0; first < items.size();) {
+      std::size_t last = first, t = 0;
+      while (last < items.size() && (last == first || t + items[last].ids.size() <= chunk_tokens)) t += items[last++].ids.size();
+      emb.middleRows(ef::index_t(first), ef::index_t(last - first)) =
+          st.embed(std::span<const ef::tokenizers::encoding>(items).subspan(first, last - first), plen, opt);
+      done_tokens += t;
+      first = last;
+      if (progress)
+        std::fprintf(stderr, "\rembedded %zu / %zu texts (%.0f%% of the tokens), %.0f tokens/s ", last, items.size(),
+                     100.0 * double(done_tokens) / double(tokens), double(done_tokens) / std::max(elapsed(), 1e-9));
+    }
+    if (progress) std::fprintf(stderr, "\n");
+    const double secs = elapsed();
     std::fprintf(stderr, "embedded %zu texts (%zu tokens) in %.3f s: %.1f texts/s, %.0f tokens/s\n", texts.size(), tokens,
                  secs, double(texts.size()) / std::max(secs, 1e-9), double(tokens) / std::max(secs, 1e-9));
     const ef::index_t d = emb.cols(), n = emb.rows();

@@ -39,6 +39,11 @@ std::filesystem::path st_copy(const std::string& tag) {
   return dir;
 }
 void st_write(const std::filesystem::path& file, const std::string& text) { std::ofstream(file) << text; }
+std::string lower_to_upper_ascii(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
+  return s;
+}
 
 }  // namespace
 
@@ -125,6 +130,67 @@ TEST_CASE("pool: every sentence-transformers mode, with and without the prompt",
   ef::matrix wrong(1, d);
   CHECK_THROWS_AS(ef::models::pool({.max = true, .dim = d}, ef::view(std::as_const(h3)), whole, {}, ef::view(r)), ef::shape_error);
   (void)wrong;
+}
+
+TEST_CASE("lower_full: Python's str.lower, final sigma included", "[models][sentence][tokenizers]") {
+  namespace tk = ef::tokenizers;
+  const auto lower = [](std::string_view s) { return tk::encode_utf8(tk::unicode::lower_full(tk::decode_utf8(s))); };
+  // The expected strings are Python 3.11's "...".lower() of each input.
+  CHECK(lower("HELLO World") == "hello world");
+  CHECK(lower("\u039F\u0394\u039F\u03A3 \u039F\u0394\u039F\u03A3.") == "\u03BF\u03B4\u03BF\u03C2 \u03BF\u03B4\u03BF\u03C2.");  // ΟΔΟΣ ΟΔΟΣ. -> final ς twice
+  CHECK(lower("\u03A3") == "\u03C3");                          // a lone Σ is not final
+  CHECK(lower("\u0391\u03A3\u0301\u0392") == "\u03B1\u03C3\u0301\u03B2");  // a cased letter follows the accent
+  CHECK(lower("\u0391\u03A3'") == "\u03B1\u03C2'");            // the apostrophe is case-ignorable
+  CHECK(lower("\u0130stanbul") == "i\u0307stanbul");           // İ: the full mapping, two code points
+  CHECK(lower("\u1E9E \u01C4 \u2126") == "\u00DF \u01C6 \u03C9");  // ẞ Ǆ Ω (the ohm sign)
+  CHECK(lower("").empty());
+}
+
+TEST_CASE("sentence-transformers folder: the Transformer in a subfolder, and do_lower_case", "[models][sentence]") {
+  const auto ref = load_fixture("models/st_bert/reference.json");
+  const auto texts = ref["texts"].get<std::vector<std::string>>();
+  auto top = ef::models::sentence_encoder::load(model_dir("st_bert"));
+  // The layout older sentence-transformers versions save: the model's files in 0_Transformer/.
+  const auto dir = st_copy("subfolder");
+  std::filesystem::create_directory(dir / "0_Transformer");
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "sentence_bert_config.json"})
+    std::filesystem::rename(dir / f, dir / "0_Transformer" / f);
+  const std::string modules = R"([{"idx":0,"name":"0","path":"0_Transformer","type":"sentence_transformers.models.Transformer"},)"
+                              R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},)"
+                              R"({"idx":2,"name":"2","path":"2_Dense","type":"sentence_transformers.models.Dense"},)"
+                              R"({"idx":3,"name":"3","path":"3_Normalize","type":"sentence_transformers.models.Normalize"}])";
+  st_write(dir / "modules.json", modules);
+  {
+    auto sub = ef::models::sentence_encoder::load(dir);
+    CHECK(sub.max_seq_length() == 12);  // sentence_bert_config.json read from 0_Transformer/
+    CHECK_FALSE(sub.config().lower_case);
+    CHECK((sub.embed(texts) - top.embed(texts)).cwiseAbs().maxCoeff() == 0.0f);  // the same model, the same batches
+    st_compare("embeddings from 0_Transformer", sub.embed(texts), ref["embeddings"]);
+    CHECK(sub.input_text("Query: ", "ΟΔΟΣ Paris \n") == "Query: ΟΔΟΣ Paris");
+  }
+  // do_lower_case lower-cases prompt and text before the tokenizer, as Python's str.lower.
+  st_write(dir / "0_Transformer" / "sentence_bert_config.json", R"({"max_seq_length": 12, "do_lower_case": true})");
+  {
+    auto lc = ef::models::sentence_encoder::load(dir);
+    CHECK(lc.config().lower_case);
+    CHECK(lc.input_text(" Query: ", "ΟΔΟΣ \u0130 Paris ") == "query: οδος i\u0307 paris");
+    CHECK(lc.prompt_length("QUERY: ") == top.prompt_length("query: "));
+    // End to end (this fixture's WordPiece lower-cases too, so input_text above is what pins the
+    // lower-casing itself): upper-case texts embed as the lower-case ones do.
+    std::vector<std::string> upper;
+    for (const auto& t : texts) upper.push_back(lower_to_upper_ascii(t));
+    CHECK((lc.embed(upper) - top.embed(texts)).cwiseAbs().maxCoeff() == 0.0f);
+  }
+  st_write(dir / "0_Transformer" / "sentence_bert_config.json", R"({"do_lower_case": "yes"})");
+  CHECK_THROWS_WITH(ef::models::read_sentence_transformers(dir),
+                    Contains("do_lower_case") && Contains("true or false") && Contains("0_Transformer/sentence_bert_config.json"));
+  // The subfolder must exist and stay inside the folder.
+  st_write(dir / "modules.json", R"([{"idx":0,"name":"0","path":"9_Missing","type":"sentence_transformers.models.Transformer"},)"
+                                 R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}])");
+  CHECK_THROWS_AS(ef::models::read_sentence_transformers(dir), ef::io_error);
+  st_write(dir / "modules.json", R"([{"idx":0,"name":"0","path":"../st_bert","type":"sentence_transformers.models.Transformer"},)"
+                                 R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}])");
+  CHECK_THROWS_WITH(ef::models::read_sentence_transformers(dir), Contains("modules[0].path") && Contains("inside the model folder"));
 }
 
 TEST_CASE("sentence-transformers folder errors name the file and the field", "[models][sentence][errors]") {

@@ -18,6 +18,7 @@
 #include <eigenformer/models/text_encoder.hpp>
 #include <eigenformer/ops/activation.hpp>
 #include <eigenformer/ops/linear.hpp>
+#include <eigenformer/tokenizers/unicode.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -129,6 +130,11 @@ struct sentence_transformers_config {
   std::string default_prompt_name;               ///< "" for none
   std::string similarity = "cosine";             ///< similarity_fn_name
   index_t max_seq_length = 0;                    ///< 0: the model's positions
+  /// The Transformer module's folder: the model folder itself (path "" or "."), or a subfolder
+  /// (older sentence-transformers versions saved it as "0_Transformer"), which then holds the
+  /// model's config.json, weights, tokenizer files and sentence_bert_config.json.
+  std::filesystem::path transformer;
+  bool lower_case = false;                       ///< sentence_bert_config.json's do_lower_case
 };
 
 namespace detail {
@@ -228,9 +234,7 @@ inline std::optional<sentence_transformers_config> read_sentence_transformers(co
     };
     if (kind == "Transformer") {
       order(i == 0, "the Transformer first");
-      if (!path.empty()) detail::module_path(dir, path, modules_file, entry);  // the model files live at the top
-      if (!path.empty() && path != ".")
-        detail::st_fail(entry + ".path", "\"\" (the Transformer's files in the model folder itself)", "\"" + path + "\"", modules_file);
+      st.transformer = path.empty() || path == "." ? dir : detail::module_path(dir, path, modules_file, entry);
       transformer = true;
     } else if (kind == "Pooling") {
       order(transformer && !pooling && st.dense.empty() && !st.normalize, "Pooling once, after the Transformer");
@@ -277,7 +281,7 @@ inline std::optional<sentence_transformers_config> read_sentence_transformers(co
       st.similarity = s;
     }
   }
-  if (const auto f = dir / "sentence_bert_config.json"; io::exists(f)) {
+  if (const auto f = st.transformer / "sentence_bert_config.json"; io::exists(f)) {
     const nlohmann::json j = io::read_json(f);
     if (!j.is_object()) detail::st_fail("config", "a JSON object", j.type_name(), f);
     if (const auto p = j.find("max_seq_length"); p != j.end() && !p->is_null()) {
@@ -285,8 +289,10 @@ inline std::optional<sentence_transformers_config> read_sentence_transformers(co
         detail::st_fail("field 'max_seq_length'", "an integer in [1, 16777216]", p->dump(), f);
       st.max_seq_length = p->get<index_t>();
     }
-    if (const auto p = j.find("do_lower_case"); p != j.end() && !p->is_null() && *p != false)
-      detail::st_fail("field 'do_lower_case'", "false (lower-casing before the tokenizer is not implemented)", p->dump(), f);
+    if (const auto p = j.find("do_lower_case"); p != j.end() && !p->is_null()) {
+      if (!p->is_boolean()) detail::st_fail("field 'do_lower_case'", "true or false", p->dump(), f);
+      st.lower_case = p->get<bool>();
+    }
   }
   return st;
 }
@@ -358,7 +364,7 @@ class sentence_encoder {
   static sentence_encoder load(const std::filesystem::path& dir, const load_options& options = {},
                                std::optional<pooling_config> fallback = std::nullopt) {
     auto st = read_sentence_transformers(dir);
-    text_encoder enc = text_encoder::load(dir, options);
+    text_encoder enc = text_encoder::load(st ? st->transformer : dir, options);
     sentence_encoder s(std::move(enc));
     if (st) {
       s.st_ = std::move(*st);
@@ -408,7 +414,7 @@ class sentence_encoder {
   /// the last is special (the [SEP] a lone prompt ends with).
   index_t prompt_length(const std::string& prompt) {
     if (prompt.empty()) return 0;
-    const auto ids = encoder_.tokenizer().encode_with_types(stripped(prompt), true, std::size_t(max_seq_length())).ids;
+    const auto ids = encoder_.tokenizer().encode_with_types(input_text("", prompt), true, std::size_t(max_seq_length())).ids;
     index_t n = index_t(ids.size());
     if (n > 0 && encoder_.tokenizer().is_special(ids.back())) --n;
     return n;
@@ -424,7 +430,7 @@ class sentence_encoder {
     const index_t plen = st_.pooling.include_prompt ? 0 : prompt_length(prompt);
     std::vector<tokenizers::encoding> items;
     items.reserve(texts.size());
-    for (const auto& t : texts) items.push_back(encoder_.encode(stripped(prompt + t), max_seq_length()));
+    for (const auto& t : texts) items.push_back(encoder_.encode(input_text(prompt, t), max_seq_length()));
     return embed(std::span<const tokenizers::encoding>(items), plen, o);
   }
   /// The same from encodings, with @p prompt_length leading tokens left out of the pooling when
@@ -455,6 +461,16 @@ class sentence_encoder {
       if (o.normalize) normalize_rows(dst);
     });
     return out;
+  }
+
+  /// What the tokenizer is given for @p text after @p prompt, as sentence-transformers'
+  /// Transformer module prepares it: the two joined, stripped of leading and trailing whitespace,
+  /// and lower-cased as Python's str.lower() does when sentence_bert_config.json sets
+  /// do_lower_case (tokenizers::unicode::lower_full). Throws format_error for invalid UTF-8 then.
+  std::string input_text(std::string_view prompt, std::string_view text) const {
+    std::string s = stripped(std::string(prompt) + std::string(text));
+    if (!st_.lower_case) return s;
+    return tokenizers::encode_utf8(tokenizers::unicode::lower_full(tokenizers::decode_utf8(s, "text to embed")));
   }
 
   /// @p text without leading and trailing whitespace, as sentence-transformers' Transformer

@@ -162,6 +162,44 @@ inline void append_lower(std::u32string& out, char32_t c) {
   }
   out.push_back(c);
 }
+/// @p s lower-cased as Python's `str.lower()` does it (what sentence-transformers'
+/// `do_lower_case` applies): the full lowercase mapping of each code point, and for U+03A3 GREEK
+/// CAPITAL LETTER SIGMA the Final_Sigma context of Unicode's SpecialCasing (final ς after a cased
+/// letter and not before one, case-ignorable characters skipped both ways). Cased is taken as the
+/// general categories Lu, Ll and Lt, case-ignorable as Mn, Me, Cf, Lm and Sk plus the
+/// word-internal apostrophes, periods and colons (U+0027, U+002E, U+003A, U+00B7, U+2018,
+/// U+2019); Unicode's own properties add a few modifier letters (Other_Lowercase,
+/// Other_Uppercase) to cased, which this leaves out.
+inline std::u32string lower_full(std::u32string_view s) {
+  using gcat = general_category;
+  const auto cased = [](char32_t c) {
+    const auto g = category(c);
+    return g == gcat::Lu || g == gcat::Ll || g == gcat::Lt;
+  };
+  const auto ignorable = [](char32_t c) {
+    if (c == 0x27 || c == 0x2e || c == 0x3a || c == 0xb7 || c == 0x2018 || c == 0x2019) return true;
+    const auto g = category(c);
+    return g == gcat::Mn || g == gcat::Me || g == gcat::Cf || g == gcat::Lm || g == gcat::Sk;
+  };
+  std::u32string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != 0x3a3) {
+      append_lower(out, s[i]);
+      continue;
+    }
+    std::size_t b = i;
+    while (b > 0 && ignorable(s[b - 1])) --b;
+    bool final_sigma = b > 0 && cased(s[b - 1]);
+    if (final_sigma) {
+      std::size_t a = i + 1;
+      while (a < s.size() && ignorable(s[a])) ++a;
+      final_sigma = !(a < s.size() && cased(s[a]));
+    }
+    out.push_back(final_sigma ? 0x3c2 : 0x3c3);
+  }
+  return out;
+}
 /// Appends the canonical decomposition (NFD) of @p c; Hangul syllables algorithmically.
 inline void append_nfd(std::u32string& out, char32_t c) {
   if (c < 0xc0) {
