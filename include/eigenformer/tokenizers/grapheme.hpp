@@ -9,6 +9,7 @@
 #include <eigenformer/tokenizers/grapheme_data.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <iterator>
 #include <string_view>
@@ -20,7 +21,8 @@ enum class grapheme_break : std::uint8_t {
   other, cr, lf, control, extend, zwj, regional_indicator, prepend, spacing_mark, l, v, t, lv, lvt
 };
 
-inline grapheme_break grapheme_break_of(char32_t c) noexcept {
+namespace detail {
+inline grapheme_break search_grapheme_break(char32_t c) noexcept {
   const auto& t = grapheme_data::grapheme_break;
   const auto it = std::upper_bound(std::begin(t), std::end(t), c,
                                    [](char32_t x, const grapheme_data::break_range& r) { return x < r.first; });
@@ -28,9 +30,24 @@ inline grapheme_break grapheme_break_of(char32_t c) noexcept {
   const auto& r = *std::prev(it);
   return c <= r.last ? static_cast<grapheme_break>(r.value) : grapheme_break::other;
 }
+}  // namespace detail
+
+/// The Grapheme_Cluster_Break of @p c (ASCII from a 128-entry copy of the table's values).
+inline grapheme_break grapheme_break_of(char32_t c) noexcept {
+  if (c < 0x80) {
+    static const auto ascii = [] {
+      std::array<grapheme_break, 0x80> a{};
+      for (char32_t x = 0; x < 0x80; ++x) a[x] = detail::search_grapheme_break(x);
+      return a;
+    }();
+    return ascii[c];
+  }
+  return detail::search_grapheme_break(c);
+}
 
 inline bool is_extended_pictographic(char32_t c) noexcept {
   const auto& t = grapheme_data::extended_pictographic;
+  if (c < t[0].first) return false;
   const auto it = std::upper_bound(std::begin(t), std::end(t), c,
                                    [](char32_t x, const grapheme_data::code_range& r) { return x < r.first; });
   return it != std::begin(t) && c <= std::prev(it)->last;

@@ -18,6 +18,7 @@
 #include <eigenformer/tokenizers/grapheme.hpp>
 #include <eigenformer/tokenizers/unicode.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -85,6 +86,12 @@ class precompiled_charsmap {
     normalized_ = std::string(blob.substr(4 + trie_bytes));
     (void)decode_utf8(normalized_, what + " (the replacement strings)", file);
     validate(fail);
+    // Each ASCII character's own lookup, done once (most clusters of most text are one of them).
+    for (std::size_t c = 1; c < ascii_.size(); ++c) {
+      const char ch = static_cast<char>(c);
+      const auto r = transform(std::string_view(&ch, 1));
+      ascii_[c] = r ? static_cast<std::int32_t>(r->data() - normalized_.data()) : -1;
+    }
   }
 
   /// The replacement of the shortest key that @p key starts with (UTF-8), or nothing.
@@ -110,6 +117,11 @@ class precompiled_charsmap {
     out.reserve(s.size());
     std::string bytes;
     unicode::for_each_grapheme(s, [&](std::size_t b, std::size_t e) {
+      if (e == b + 1 && s[b] < 0x80) {  // one ASCII character
+        if (const std::int32_t at = ascii_[s[b]]; at >= 0) append(out, replacement(std::uint32_t(at)));
+        else out.push_back(s[b]);
+        return;
+      }
       bytes.clear();
       for (std::size_t i = b; i < e; ++i) append_utf8(bytes, s[i]);
       if (bytes.size() < 6) {
@@ -192,6 +204,12 @@ class precompiled_charsmap {
 
   std::vector<std::uint32_t> units_;
   std::string normalized_;
+  /// The offset of each ASCII character's replacement, or -1 (none, as in an empty map).
+  std::array<std::int32_t, 128> ascii_ = [] {
+    std::array<std::int32_t, 128> a;
+    a.fill(-1);
+    return a;
+  }();
 };
 
 }  // namespace eigenformer::tokenizers

@@ -714,6 +714,55 @@ struct wordlevel_model final : model {
   }
 };
 
+/// The pieces of a vocabulary as a byte trie, for Unigram's common-prefix walk: one step per
+/// byte from a start position, stopping where no piece continues (HF walks its trie the same
+/// way). Nodes in breadth-first order, so each node's children are contiguous and sorted by byte.
+struct piece_trie {
+  std::vector<std::uint32_t> first;   ///< per node: its first child
+  std::vector<std::uint16_t> count;   ///< per node: how many children (at most 256)
+  std::vector<unsigned char> label;   ///< per node: the byte that leads to it
+  std::vector<token_id> id;           ///< per node: the piece that ends here, or -1
+
+  /// @p pieces: (UTF-8 piece, id), unique pieces; the empty piece is never matched.
+  explicit piece_trie(std::vector<std::pair<std::string, token_id>> pieces = {}) {
+    std::sort(pieces.begin(), pieces.end());
+    add_node(0);
+    struct range {
+      std::uint32_t node;
+      std::size_t lo, hi, depth;
+    };
+    std::vector<range> queue{{0, 0, pieces.size(), 0}};
+    for (std::size_t q = 0; q < queue.size(); ++q) {
+      auto [node, lo, hi, d] = queue[q];
+      for (; lo < hi && pieces[lo].first.size() == d; ++lo)  // (one, as pieces are unique)
+        if (d > 0) id[node] = pieces[lo].second;
+      first[node] = static_cast<std::uint32_t>(label.size());
+      std::uint16_t n = 0;
+      for (std::size_t a = lo; a < hi; ++n) {
+        const auto b = static_cast<unsigned char>(pieces[a].first[d]);
+        std::size_t e = a + 1;
+        while (e < hi && static_cast<unsigned char>(pieces[e].first[d]) == b) ++e;
+        queue.push_back({add_node(b), a, e, d + 1});
+        a = e;
+      }
+      count[node] = n;
+    }
+  }
+  /// The child of @p node by byte @p b, or 0 (the root is no one's child).
+  std::uint32_t child(std::uint32_t node, unsigned char b) const noexcept {
+    const unsigned char* lo = label.data() + first[node];
+    const unsigned char* hi = lo + count[node];
+    const unsigned char* it = std::lower_bound(lo, hi, b);
+    return it != hi && *it == b ? static_cast<std::uint32_t>(it - label.data()) : 0;
+  }
+
+ private:
+  std::uint32_t add_node(unsigned char b) {
+    first.push_back(0), count.push_back(0), label.push_back(b), id.push_back(-1);
+    return static_cast<std::uint32_t>(label.size() - 1);
+  }
+};
+
 /// Unigram (SentencePiece's unigram language model, as HF's `Unigram`): the segmentation of
 /// highest total log-probability (Viterbi). A character no piece covers scores min − 10
 /// (kUnkPenalty); a run of them is one piece: the unknown token, or with byte_fallback its
@@ -722,31 +771,39 @@ struct unigram_model final : model {
   std::vector<double> score;  ///< by id
   token_id unk = -1;
   bool byte_fallback = false;
-  std::size_t max_len = 1;  ///< longest piece, in code points
   double unk_score = 0;
   byte_tokens bytes;
+  piece_trie trie;
   static constexpr token_id unknown = -2;  ///< a path step over a character no piece covers
 
   void tokenize(std::u32string_view piece, std::vector<token_id>& out) const override {
     const std::size_t n = piece.size();
     if (n == 0) return;
     constexpr double none = -std::numeric_limits<double>::infinity();
-    std::vector<double> best(n + 1, none);
-    std::vector<std::size_t> from(n + 1, 0);
-    std::vector<token_id> via(n + 1, -1);
+    // Scratch reused across calls (one set per thread: tokenizers are shared between threads).
+    thread_local std::vector<double> best;
+    thread_local std::vector<std::size_t> from;
+    thread_local std::vector<token_id> via;
+    best.assign(n + 1, none);
+    from.assign(n + 1, 0);
+    via.assign(n + 1, -1);
     best[0] = 0;
-    std::string sub;
+    std::string cp;
     for (std::size_t i = 0; i < n; ++i) {
       if (best[i] == none) continue;
       bool single = false;
-      sub.clear();
-      for (std::size_t len = 1; len <= max_len && i + len <= n; ++len) {
-        append_utf8(sub, piece[i + len - 1]);
-        const token_id id = vocab.find(sub);
+      std::uint32_t node = 0;
+      for (std::size_t j = i; j < n; ++j) {  // the pieces piece[i..j], while the trie goes on
+        cp.clear();
+        append_utf8(cp, piece[j]);
+        for (char b : cp)
+          if ((node = trie.child(node, static_cast<unsigned char>(b))) == 0) break;
+        if (node == 0) break;
+        const token_id id = trie.id[node];
         if (id < 0) continue;
-        if (len == 1) single = true;
+        if (j == i) single = true;
         const double s = best[i] + score[std::size_t(id)];
-        if (s > best[i + len]) best[i + len] = s, from[i + len] = i, via[i + len] = id;
+        if (s > best[j + 1]) best[j + 1] = s, from[j + 1] = i, via[j + 1] = id;
       }
       if (!single) {  // the character alone as an unknown piece
         const double s = best[i] + unk_score;
@@ -1355,13 +1412,16 @@ class hf_tokenizer {
         if (!std::isfinite(s)) r_.fail(path, "a finite score", e[1].dump());
         ug->score.push_back(s);
         min_score = i == 0 ? s : std::min(min_score, s);
-        ug->max_len = std::max(ug->max_len, decode_utf8(piece).size());
       }
       ug->unk_score = min_score - 10.0;
       ug->byte_fallback = r_.boolean_or(m, "byte_fallback", "model", false);
       if (const auto* u = r_.optional(m, "unk_id")) ug->unk = token_id(r_.integer(*u, "model.unk_id", 0, std::int64_t(v.size()) - 1));
       else r_.fail("model.unk_id", "the id of the unknown piece", "null (a text with an unknown character could not be encoded)");
       ug->bytes = byte_tokens(ug->vocab);
+      std::vector<std::pair<std::string, token_id>> pieces;
+      pieces.reserve(v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) pieces.emplace_back(ug->vocab.tokens[i], token_id(i));
+      ug->trie = piece_trie(std::move(pieces));
       model_ = std::move(ug);
     } else {
       r_.fail("model.type", "BPE, WordPiece, WordLevel or Unigram", "'" + type + "' (not implemented)");
